@@ -1,0 +1,1 @@
+"""Offline checks of source definitions. Each takes plain values and returns findings or diagnostics."""

@@ -1,0 +1,41 @@
+"""Check the mapped config against the connector's own vendored spec (`schemas/connectors/<connector>.json`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..connector_config import connector_call
+from ..diagnostics import Finding
+
+
+@cache
+def _spec_validator(connector: str) -> Callable[[Any], Any] | None:
+    import json
+
+    import fastjsonschema
+
+    entry = resources.files("bmad_gitops").joinpath("schemas", "connectors", f"{connector}.json")
+    if not entry.is_file():
+        return None
+    return fastjsonschema.compile(json.loads(entry.read_text(encoding="utf-8")))  # type: ignore[no-any-return]
+
+
+def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:
+    """Run only on a definition that passed our own schema, so the mapping can trust its shape."""
+    import fastjsonschema
+
+    call = connector_call(data)
+    validate = _spec_validator(call.connector)
+    if validate is None:
+        return []
+    try:
+        validate(call.config)
+    except fastjsonschema.JsonSchemaException as exc:
+        field = exc.name.removeprefix("data").lstrip(".").split(".")[0] if exc.name else ""
+        where: tuple[str | int, ...] = ("config", field) if field and field in (data.get("config") or {}) else ("config",)
+        message = exc.message.replace("data.", "").replace("data ", "config ")
+        return [Finding("BG110", where, f"{call.connector} rejects this config: {message}", f"see schemas/connectors/{call.connector}.json for what the connector accepts")]
+    return []

@@ -1,0 +1,105 @@
+"""Check a definition against `schemas/source.schema.json`.
+
+Valid files take the fast path: a validator compiled once by fastjsonschema. Only a file that fails is
+re-checked with jsonschema, which reports every error with its path, so we can say all that is wrong at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ..diagnostics import Finding
+
+SCHEMA_FILE = "source.schema.json"
+
+
+@cache
+def load_schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
+    text = resources.files("bmad_gitops").joinpath("schemas", name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _fast_validator(name: str) -> Callable[[Any], Any]:
+    import fastjsonschema
+
+    return fastjsonschema.compile(load_schema(name))  # type: ignore[no-any-return]
+
+
+def schema_findings(data: Any, name: str = SCHEMA_FILE) -> list[Finding]:
+    import fastjsonschema
+
+    try:
+        _fast_validator(name)(data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    return list(_all_findings(data, load_schema(name)))
+
+
+def _all_findings(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    seen: set[tuple[str, tuple[str | int, ...], str]] = set()
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        for finding in _explain(error):
+            key = (finding.code, finding.where, finding.message)
+            if key not in seen:
+                seen.add(key)
+                yield finding
+
+
+def _explain(error: Any) -> Iterator[Finding]:
+    where = tuple(error.absolute_path)
+    kind = error.validator
+    label = ".".join(str(p) for p in where) or "the file"
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed), key=str):
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(allowed)}"
+            yield Finding("BG101", (*where, key), f"unknown key '{key}' in {label}", hint, at="key")
+    elif kind == "required" and isinstance(error.instance, dict):
+        for key in error.validator_value:
+            if key not in error.instance:
+                description = error.schema.get("properties", {}).get(key, {}).get("description", "")
+                yield Finding("BG102", where, f"missing required key '{key}' in {label}", description or f"add `{key}:`", at="key")
+    elif kind == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        yield Finding("BG103", where, f"{label} must be {_article(expected)}, not {_json_type(error.instance)}", _describe(error.schema))
+    elif kind in ("enum", "const"):
+        options = error.validator_value if kind == "enum" else [error.validator_value]
+        close = difflib.get_close_matches(str(error.instance), [str(o) for o in options], n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(str(o) for o in options)
+        yield Finding("BG104", where, f"{label} is {error.instance!r}; expected {_one_of(options)}", hint)
+    else:
+        yield Finding("BG104", where, f"{label}: {_shorten(error.message)}", _describe(error.schema))
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _article(word: str) -> str:
+    nouns = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean (true or false)"}
+    return nouns.get(word, word)
+
+
+def _one_of(options: list[Any]) -> str:
+    return repr(options[0]) if len(options) == 1 else "one of " + ", ".join(repr(o) for o in options)
+
+
+def _describe(schema: Any) -> str:
+    return str(schema.get("description", "")) if isinstance(schema, dict) else ""
+
+
+def _shorten(message: str) -> str:
+    return message if len(message) <= 160 else message[:157] + "..."

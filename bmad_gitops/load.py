@@ -1,0 +1,178 @@
+"""Read one YAML definition into plain values plus the node tree that knows every line and column.
+
+libyaml composes the nodes (fast); one iterative pass over them refuses what would hurt later (duplicate keys,
+deep nesting, alias bombs) before PyYAML's constructor turns them into values. Nodes are kept, so placing a
+problem at its line costs nothing extra.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, Finding
+
+try:
+    _BaseLoader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # PyYAML built without libyaml: slower, same results
+    _BaseLoader = yaml.SafeLoader
+
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+_TAB_INDENT = re.compile(r"^[ ]*\t", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str
+    text: str
+    node: yaml.Node
+    data: Any
+
+
+def read_document(path: Path, display: str) -> Document | list[Diagnostic]:
+    """Load `path`; on failure return the diagnostics that explain why (never raises)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [Diagnostic(display, 1, 1, "BG011", f"cannot read file: {exc.strerror or exc}", "check the path and permissions")]
+    return parse_document(raw, display)
+
+
+def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
+    def fail(code: str, message: str, hint: str, line: int = 1, col: int = 1) -> list[Diagnostic]:
+        return [Diagnostic(display, line, col, code, message, hint)]
+
+    if len(raw) > MAX_BYTES:
+        return fail("BG007", f"file is {len(raw):,} bytes; definitions are limited to {MAX_BYTES:,}", "a source definition is a few kB; is this the right file?")
+    if b"\0" in raw:
+        return fail("BG006", "file contains NUL bytes: it looks binary", "source definitions are UTF-8 YAML text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return fail("BG006", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", "save the file as UTF-8", line, col)
+    if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
+        return fail("BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file")
+    tabs = [
+        Diagnostic(display, text.count("\n", 0, m.start()) + 1, m.end() - m.start(), "BG002", "tab character in indentation", "indent with spaces; YAML forbids tabs there")
+        for m in _TAB_INDENT.finditer(text)
+    ]
+    if tabs:
+        return tabs
+    if _flow_depth_exceeds(text):
+        return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+
+    loader = _BaseLoader(text)
+    try:
+        node = loader.get_node() if loader.check_node() else None
+        if node is not None and loader.check_node():
+            extra = loader.get_node()
+            return fail("BG005", "file holds more than one YAML document", "keep one source per file; remove the `---` separator", extra.start_mark.line + 1, 1)
+        if node is None:
+            return fail("BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file")
+        problem = _inspect(node, display)
+        if problem:
+            return [problem]
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        return fail("BG001", message, "fix the YAML syntax at this position", line, col)
+    except yaml.YAMLError as exc:
+        return fail("BG001", str(exc).splitlines()[0], "fix the YAML syntax")
+    except RecursionError:
+        return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "null"
+        return fail("BG010", f"top level is a {kind}, not a mapping", "a definition starts with keys such as `type: file`", node.start_mark.line + 1, node.start_mark.column + 1)
+    return Document(display, text, node, data)
+
+
+def _flow_depth_exceeds(text: str) -> bool:
+    """Refuse `[[[[…` before libyaml's recursive composer sees it (cheap unless the file has many brackets)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    depth = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return False
+
+
+def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
+    """One iterative pass: duplicate keys, depth, and how many nodes the aliases expand to."""
+    expanded: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _children(node)
+            expanded[key] = 1 + sum(expanded[id(c)] for c in children)
+            if expanded[key] > MAX_NODES:
+                return _at(display, node, "BG009", f"aliases expand to more than {MAX_NODES:,} values", "remove the nested anchors and aliases")
+            continue
+        if key in expanded:
+            continue
+        if key in on_path:
+            return _at(display, node, "BG009", "an alias refers to itself", "remove the recursive anchor")
+        if depth > MAX_DEPTH:
+            return _at(display, node, "BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    if k.value in seen:
+                        first = seen[k.value].start_mark.line + 1
+                        return _at(display, k, "BG003", f"duplicate key '{k.value}' (first defined on line {first})", "remove one of the two keys")
+                    seen[k.value] = k
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in expanded)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _at(display: str, node: yaml.Node, code: str, message: str, hint: str) -> Diagnostic:
+    return Diagnostic(display, node.start_mark.line + 1, node.start_mark.column + 1, code, message, hint)
+
+
+def locate(doc: Document, finding: Finding) -> Diagnostic:
+    """Place a finding at the line and column of the deepest node its key path reaches."""
+    node: yaml.Node = doc.node
+    key_node: yaml.Node | None = None
+    for part in finding.where:
+        child: tuple[yaml.Node, yaml.Node] | None = None
+        if isinstance(node, yaml.MappingNode):
+            child = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            child = (node.value[part], node.value[part])
+        if child is None:
+            break
+        key_node, node = child
+    target = key_node if finding.at == "key" and key_node is not None else node
+    mark = target.start_mark
+    return Diagnostic(doc.path, mark.line + 1, mark.column + 1, finding.code, finding.message, finding.hint)

@@ -1,0 +1,82 @@
+"""The project: its root, its optional `bmad-gitops.yaml`, and which definition files it holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE = "bmad-gitops.yaml"
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+
+
+class ProjectConfigError(Exception):
+    """bmad-gitops.yaml is unreadable or wrong; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    sources_dir: Path
+    state_dir: Path
+    lineage_dir: Path
+    stories_dir: Path | None
+
+    def display(self, path: Path) -> str:
+        """A path as the user should see it: relative to the root when inside it."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def definition_files(self) -> list[Path]:
+        if not self.sources_dir.is_dir():
+            return []
+        return sorted(p for p in self.sources_dir.rglob("*") if p.suffix in DEFINITION_SUFFIXES and p.is_file())
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above `start` with bmad-gitops.yaml or .git; `start` itself otherwise."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+def load_project(start: Path | None = None) -> Project:
+    root = find_root(start or Path.cwd())
+    settings = _read_settings(root / CONFIG_FILE)
+    stories = settings.get("stories")
+    return Project(
+        root=root,
+        sources_dir=root / str(settings.get("sources", "sources")),
+        state_dir=root / str(settings.get("state", "state")),
+        lineage_dir=root / str(settings.get("lineage", "docs/lineage")),
+        stories_dir=root / str(stories) if stories else None,
+    )
+
+
+_KEYS = {"sources", "state", "lineage", "stories"}
+
+
+def _read_settings(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ProjectConfigError(f"{path.name}: cannot be read ({str(exc).splitlines()[0]}); fix or delete it") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectConfigError(f"{path.name}:1:1: expected a mapping of settings ({', '.join(sorted(_KEYS))})")
+    unknown = sorted(set(map(str, data)) - _KEYS)
+    if unknown:
+        raise ProjectConfigError(f"{path.name}: unknown setting '{unknown[0]}'; allowed: {', '.join(sorted(_KEYS))}")
+    for key, value in data.items():
+        if not isinstance(value, str) or not value:
+            raise ProjectConfigError(f"{path.name}: '{key}' must be a folder path relative to the project root")
+    return data

@@ -1,0 +1,49 @@
+"""`validate`: every offline check over a set of definition files, as one sorted list of diagnostics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .checks.names import duplicate_names, name_findings
+from .checks.paths import path_findings
+from .checks.placeholders import placeholder_findings
+from .checks.schema import schema_findings
+from .checks.secrets import secret_findings
+from .diagnostics import Diagnostic, Finding
+from .load import Document, locate, read_document
+from .project import Project
+
+
+def validate_files(project: Project, paths: Sequence[Path] = ()) -> list[Diagnostic]:
+    """Check `paths` (all of sources/ when empty) plus the rules that span files."""
+    every = project.definition_files()
+    targets = sorted({p.resolve() for p in paths}) if paths else [p.resolve() for p in every]
+    diagnostics: list[Diagnostic] = []
+    for path in targets:
+        diagnostics.extend(check_file(project, path))
+    named = {p.resolve(): project.display(p) for p in [*every, *targets]}
+    diagnostics.extend(duplicate_names(sorted(named.items(), key=lambda item: item[1])))
+    return sorted(set(diagnostics))
+
+
+def check_file(project: Project, path: Path) -> list[Diagnostic]:
+    display = project.display(path)
+    loaded = read_document(path, display)
+    if not isinstance(loaded, Document):
+        return loaded
+    return [locate(loaded, f) for f in definition_findings(loaded, path, project.root)]
+
+
+def definition_findings(doc: Document, path: Path, root: Path) -> list[Finding]:
+    data = doc.data
+    findings = schema_findings(data)
+    findings += secret_findings(data)
+    findings += placeholder_findings(data)
+    findings += name_findings(path, data)
+    findings += path_findings(data, root)
+    if not findings:
+        from .checks.connector_spec import connector_spec_findings
+
+        findings += connector_spec_findings(data)
+    return findings
