@@ -12,8 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # seed-level format_options key -> pandas reader option that source-file passes on
-_READER_OPTIONS = {"delimiter": "sep", "quote_char": "quotechar", "encoding": "encoding", "header_row": "header", "skip_rows": "skiprows"}
-_MYSQL_SSL = {"disable": "disabled", "allow": "preferred", "prefer": "preferred", "preferred": "preferred", "require": "required", "required": "required", "verify-ca": "verify_ca", "verify-full": "verify_identity"}
+_READER_OPTIONS = {
+    "delimiter": "sep",
+    "quote_char": "quotechar",
+    "encoding": "encoding",
+    "header_row": "header",
+    "skip_rows": "skiprows",
+}
+_MYSQL_SSL = {
+    "disable": "disabled",
+    "allow": "preferred",
+    "prefer": "preferred",
+    "preferred": "preferred",
+    "require": "required",
+    "required": "required",
+    "verify-ca": "verify_ca",
+    "verify-full": "verify_identity",
+}
 _POSTGRES_SSL = {"preferred": "prefer", "required": "require"}
 
 
@@ -74,11 +89,21 @@ def _mysql_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _s3_config(config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"bucket": config["bucket"]}
-    for ours, theirs in (("aws_access_key_id", "aws_access_key_id"), ("aws_secret_access_key", "aws_secret_access_key"), ("endpoint", "endpoint"), ("region", "region_name")):
+    for ours, theirs in (
+        ("aws_access_key_id", "aws_access_key_id"),
+        ("aws_secret_access_key", "aws_secret_access_key"),
+        ("endpoint", "endpoint"),
+        ("region", "region_name"),
+    ):
         if ours in config:
             out[theirs] = config[ours]
     out["streams"] = [
-        {"name": s["name"], "globs": list(s["globs"]), "format": {"filetype": s["format"]}, "validation_policy": "Emit Record"}
+        {
+            "name": s["name"],
+            "globs": list(s["globs"]),
+            "format": {"filetype": s["format"]},
+            "validation_policy": "Emit Record",
+        }
         for s in config.get("streams", [])
     ]
     return out

@@ -40,7 +40,11 @@ def read_document(path: Path, display: str) -> Document | list[Diagnostic]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return [Diagnostic(display, 1, 1, "BG011", f"cannot read file: {exc.strerror or exc}", "check the path and permissions")]
+        return [
+            Diagnostic(
+                display, 1, 1, "BG011", f"cannot read file: {exc.strerror or exc}", "check the path and permissions"
+            )
+        ]
     return parse_document(raw, display)
 
 
@@ -49,7 +53,11 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
         return [Diagnostic(display, line, col, code, message, hint)]
 
     if len(raw) > MAX_BYTES:
-        return fail("BG007", f"file is {len(raw):,} bytes; definitions are limited to {MAX_BYTES:,}", "a source definition is a few kB; is this the right file?")
+        return fail(
+            "BG007",
+            f"file is {len(raw):,} bytes; definitions are limited to {MAX_BYTES:,}",
+            "a source definition is a few kB; is this the right file?",
+        )
     if b"\0" in raw:
         return fail("BG006", "file contains NUL bytes: it looks binary", "source definitions are UTF-8 YAML text")
     try:
@@ -61,7 +69,14 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         return fail("BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file")
     tabs = [
-        Diagnostic(display, text.count("\n", 0, m.start()) + 1, m.end() - m.start(), "BG002", "tab character in indentation", "indent with spaces; YAML forbids tabs there")
+        Diagnostic(
+            display,
+            text.count("\n", 0, m.start()) + 1,
+            m.end() - m.start(),
+            "BG002",
+            "tab character in indentation",
+            "indent with spaces; YAML forbids tabs there",
+        )
         for m in _TAB_INDENT.finditer(text)
     ]
     if tabs:
@@ -74,9 +89,17 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
         node = loader.get_node() if loader.check_node() else None
         if node is not None and loader.check_node():
             extra = loader.get_node()
-            return fail("BG005", "file holds more than one YAML document", "keep one source per file; remove the `---` separator", extra.start_mark.line + 1, 1)
+            return fail(
+                "BG005",
+                "file holds more than one YAML document",
+                "keep one source per file; remove the `---` separator",
+                extra.start_mark.line + 1,
+                1,
+            )
         if node is None:
-            return fail("BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file")
+            return fail(
+                "BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file"
+            )
         problem = _inspect(node, display)
         if problem:
             return [problem]
@@ -94,7 +117,13 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
         loader.dispose()
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "null"
-        return fail("BG010", f"top level is a {kind}, not a mapping", "a definition starts with keys such as `type: file`", node.start_mark.line + 1, node.start_mark.column + 1)
+        return fail(
+            "BG010",
+            f"top level is a {kind}, not a mapping",
+            "a definition starts with keys such as `type: file`",
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
+        )
     return Document(display, text, node, data)
 
 
@@ -126,7 +155,13 @@ def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
             children = _children(node)
             expanded[key] = 1 + sum(expanded[id(c)] for c in children)
             if expanded[key] > MAX_NODES:
-                return _at(display, node, "BG009", f"aliases expand to more than {MAX_NODES:,} values", "remove the nested anchors and aliases")
+                return _at(
+                    display,
+                    node,
+                    "BG009",
+                    f"aliases expand to more than {MAX_NODES:,} values",
+                    "remove the nested anchors and aliases",
+                )
             continue
         if key in expanded:
             continue
@@ -140,7 +175,13 @@ def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
                         first = seen[k.value].start_mark.line + 1
-                        return _at(display, k, "BG003", f"duplicate key '{k.value}' (first defined on line {first})", "remove one of the two keys")
+                        return _at(
+                            display,
+                            k,
+                            "BG003",
+                            f"duplicate key '{k.value}' (first defined on line {first})",
+                            "remove one of the two keys",
+                        )
                     seen[k.value] = k
         on_path.add(key)
         stack.append((node, depth, True))
@@ -167,7 +208,9 @@ def locate(doc: Document, finding: Finding) -> Diagnostic:
     for part in finding.where:
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode):
-            child = next(((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+            child = next(
+                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None
+            )
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             child = (node.value[part], node.value[part])
         if child is None:

@@ -68,7 +68,9 @@ def _read_settings(path: Path) -> dict[str, Any]:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProjectConfigError(f"{path.name}: cannot be read ({str(exc).splitlines()[0]}); fix or delete it") from None
+        raise ProjectConfigError(
+            f"{path.name}: cannot be read ({str(exc).splitlines()[0]}); fix or delete it"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

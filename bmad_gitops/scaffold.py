@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 from .checks.names import NAME
 from .checks.schema import SCHEMA_FILE, load_schema
+from .packaged import packaged
 from .project import Project
 
 KIND_TEMPLATES = ("csv", "json", "excel", "postgres", "mysql", "api", "s3")
@@ -20,12 +20,14 @@ class ScaffoldError(Exception):
 
 
 def _template(name: str) -> str:
-    return resources.files("bmad_gitops").joinpath("templates", name).read_text(encoding="utf-8")
+    return packaged("templates", name).read_text(encoding="utf-8")
 
 
 def write_definition(project: Project, kind: str, name: str, *, force: bool = False) -> Path:
     if not NAME.match(name):
-        raise ScaffoldError(f"'{name}' is not a valid source name: use lower snake_case, such as {name.lower().replace('-', '_')}")
+        raise ScaffoldError(
+            f"'{name}' is not a valid source name: use lower snake_case, such as {name.lower().replace('-', '_')}"
+        )
     if kind not in KIND_TEMPLATES:
         raise ScaffoldError(f"unknown kind '{kind}': choose one of {', '.join(KIND_TEMPLATES)}")
     target = project.sources_dir / f"{name}.yaml"
@@ -47,7 +49,7 @@ def init_repository(directory: Path) -> Iterator[str]:
     root = directory.resolve()
     files = {
         "sources/.gitkeep": "",
-        "schemas/" + SCHEMA_FILE: resources.files("bmad_gitops").joinpath("schemas", SCHEMA_FILE).read_text(encoding="utf-8"),
+        "schemas/" + SCHEMA_FILE: packaged("schemas", SCHEMA_FILE).read_text(encoding="utf-8"),
         ".pre-commit-config.yaml": _template("init/pre-commit-config.yaml"),
         ".github/workflows/bmad-gitops.yml": _template("init/workflow.yml"),
         ".gitignore": ".env\n.bmad-gitops/\n",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ..connector_config import connector_call
 from ..diagnostics import Finding
+from ..packaged import packaged
 
 
 @cache
@@ -17,7 +17,7 @@ def _spec_validator(connector: str) -> Callable[[Any], Any] | None:
 
     import fastjsonschema
 
-    entry = resources.files("bmad_gitops").joinpath("schemas", "connectors", f"{connector}.json")
+    entry = packaged("schemas", "connectors", f"{connector}.json")
     if not entry.is_file():
         return None
     return fastjsonschema.compile(json.loads(entry.read_text(encoding="utf-8")))  # type: ignore[no-any-return]
@@ -34,8 +34,18 @@ def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:
     try:
         validate(call.config)
     except fastjsonschema.JsonSchemaException as exc:
-        field = exc.name.removeprefix("data").lstrip(".").split(".")[0] if exc.name else ""
-        where: tuple[str | int, ...] = ("config", field) if field and field in (data.get("config") or {}) else ("config",)
-        message = exc.message.replace("data.", "").replace("data ", "config ")
-        return [Finding("BG110", where, f"{call.connector} rejects this config: {message}", f"see schemas/connectors/{call.connector}.json for what the connector accepts")]
+        name = str(getattr(exc, "name", "") or "")
+        field = name.removeprefix("data").lstrip(".").split(".")[0]
+        where: tuple[str | int, ...] = (
+            ("config", field) if field and field in (data.get("config") or {}) else ("config",)
+        )
+        message = str(getattr(exc, "message", exc)).replace("data.", "").replace("data ", "config ")
+        return [
+            Finding(
+                "BG110",
+                where,
+                f"{call.connector} rejects this config: {message}",
+                f"see schemas/connectors/{call.connector}.json for what the connector accepts",
+            )
+        ]
     return []

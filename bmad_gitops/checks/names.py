@@ -21,10 +21,24 @@ def name_findings(path: Path, data: dict[str, Any]) -> list[Finding]:
     found = []
     if not NAME.match(stem):
         suggestion = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "my_source"
-        found.append(Finding("BG302", (), f"file name '{stem}' is not a valid source name", f"rename the file to {suggestion}{path.suffix} (lower snake_case)"))
+        found.append(
+            Finding(
+                "BG302",
+                (),
+                f"file name '{stem}' is not a valid source name",
+                f"rename the file to {suggestion}{path.suffix} (lower snake_case)",
+            )
+        )
     declared = data.get("name")
     if isinstance(declared, str) and declared != stem:
-        found.append(Finding("BG301", ("name",), f"name '{declared}' differs from the file name '{stem}'", f"rename the file to {declared}{path.suffix} or remove `name:`"))
+        found.append(
+            Finding(
+                "BG301",
+                ("name",),
+                f"name '{declared}' differs from the file name '{stem}'",
+                f"rename the file to {declared}{path.suffix} or remove `name:`",
+            )
+        )
     return found
 
 
@@ -38,5 +52,14 @@ def duplicate_names(paths: Iterable[tuple[Path, str]]) -> list[Diagnostic]:
         if len(displays) > 1:
             ordered = sorted(displays)
             for display in ordered[1:]:
-                found.append(Diagnostic(display, 1, 1, "BG300", f"source '{name}' is also defined in {ordered[0]}", "source names are unique; rename or remove one file"))
+                found.append(
+                    Diagnostic(
+                        display,
+                        1,
+                        1,
+                        "BG300",
+                        f"source '{name}' is also defined in {ordered[0]}",
+                        "source names are unique; rename or remove one file",
+                    )
+                )
     return found

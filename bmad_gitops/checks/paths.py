@@ -19,7 +19,18 @@ def path_findings(data: dict[str, Any], root: Path) -> list[Finding]:
     where = ("config", "url")
     target = local_file_path(url, root)
     if target is None:
-        return [Finding("BG401", where, f"'{url}' is outside the project root {root}", "keep data files inside the repository, for example under data/")]
+        return [
+            Finding(
+                "BG401",
+                where,
+                f"'{url}' is outside the project root {root}",
+                "keep data files inside the repository, for example under data/",
+            )
+        ]
     if not target.is_file():
-        return [Finding("BG400", where, f"local file '{url}' does not exist", f"paths are relative to the project root {root}")]
+        return [
+            Finding(
+                "BG400", where, f"local file '{url}' does not exist", f"paths are relative to the project root {root}"
+            )
+        ]
     return []

@@ -10,17 +10,17 @@ import difflib
 import json
 from collections.abc import Callable, Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ..diagnostics import Finding
+from ..packaged import packaged
 
 SCHEMA_FILE = "source.schema.json"
 
 
 @cache
 def load_schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
-    text = resources.files("bmad_gitops").joinpath("schemas", name).read_text(encoding="utf-8")
+    text = packaged("schemas", name).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -70,10 +70,19 @@ def _explain(error: Any) -> Iterator[Finding]:
         for key in error.validator_value:
             if key not in error.instance:
                 description = error.schema.get("properties", {}).get(key, {}).get("description", "")
-                yield Finding("BG102", where, f"missing required key '{key}' in {label}", description or f"add `{key}:`", at="key")
+                yield Finding(
+                    "BG102", where, f"missing required key '{key}' in {label}", description or f"add `{key}:`", at="key"
+                )
     elif kind == "type":
-        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
-        yield Finding("BG103", where, f"{label} must be {_article(expected)}, not {_json_type(error.instance)}", _describe(error.schema))
+        expected = (
+            error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        )
+        yield Finding(
+            "BG103",
+            where,
+            f"{label} must be {_article(expected)}, not {_json_type(error.instance)}",
+            _describe(error.schema),
+        )
     elif kind in ("enum", "const"):
         options = error.validator_value if kind == "enum" else [error.validator_value]
         close = difflib.get_close_matches(str(error.instance), [str(o) for o in options], n=1, cutoff=0.6)
@@ -84,12 +93,27 @@ def _explain(error: Any) -> Iterator[Finding]:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
+    names = {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 def _article(word: str) -> str:
-    nouns = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer", "number": "a number", "boolean": "a boolean (true or false)"}
+    nouns = {
+        "object": "a mapping",
+        "array": "a list",
+        "string": "a string",
+        "integer": "an integer",
+        "number": "a number",
+        "boolean": "a boolean (true or false)",
+    }
     return nouns.get(word, word)
 
 

@@ -9,13 +9,15 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ..diagnostics import Finding
 from ..envrefs import is_pure_ref, malformed_refs
+from ..packaged import packaged
 
-_SECRET_NAME = re.compile(r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|access_key|auth_key|session_key", re.I)
+_SECRET_NAME = re.compile(
+    r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|access_key|auth_key|session_key", re.I
+)
 _NOT_SECRET = re.compile(r"(_url|_uri|_path|_param|_header|_type|_method)$", re.I)
 
 
@@ -23,7 +25,7 @@ _NOT_SECRET = re.compile(r"(_url|_uri|_path|_param|_header|_type|_method)$", re.
 def spec_secret_names() -> frozenset[str]:
     """Every property name that any vendored connector spec marks as a secret."""
     names: set[str] = set()
-    folder = resources.files("bmad_gitops").joinpath("schemas", "connectors")
+    folder = packaged("schemas", "connectors")
     for entry in folder.iterdir():
         if entry.name.endswith(".json"):
             _collect_secrets(json.loads(entry.read_text(encoding="utf-8")), names)
@@ -54,15 +56,25 @@ def _walk(value: Any, where: tuple[str | int, ...]) -> Iterator[Finding]:
     if isinstance(value, dict):
         for key, sub in value.items():
             path = (*where, key)
-            if isinstance(key, str) and is_secret_key(key) and not isinstance(sub, (dict, list)) and sub not in ("", None):
-                if not is_pure_ref(sub):
-                    var = re.sub(r"[^A-Z0-9]+", "_", f"{key}".upper()).strip("_")
-                    yield Finding("BG200", path, f"'{key}' holds a plaintext secret", f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env')
-                    continue
+            plain = not isinstance(sub, (dict, list)) and sub not in ("", None) and not is_pure_ref(sub)
+            if plain and isinstance(key, str) and is_secret_key(key):
+                var = re.sub(r"[^A-Z0-9]+", "_", f"{key}".upper()).strip("_")
+                yield Finding(
+                    "BG200",
+                    path,
+                    f"'{key}' holds a plaintext secret",
+                    f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env',
+                )
+                continue
             yield from _walk(sub, path)
     elif isinstance(value, list):
         for index, sub in enumerate(value):
             yield from _walk(sub, (*where, index))
     elif isinstance(value, str) and "$" in value:
         for problem in malformed_refs(value):
-            yield Finding("BG201", where, f"malformed env var reference: {problem}", "write ${NAME} with letters, digits and underscores; $$ for a literal $")
+            yield Finding(
+                "BG201",
+                where,
+                f"malformed env var reference: {problem}",
+                "write ${NAME} with letters, digits and underscores; $$ for a literal $",
+            )

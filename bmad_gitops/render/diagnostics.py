@@ -19,7 +19,9 @@ def render_text(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
     if errors:
         lines.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')} in {_count(files_checked, 'file')}.")
     else:
-        lines.append(f"{_count(files_checked, 'file')} valid" + (f", {_count(warnings, 'warning')}." if warnings else "."))
+        lines.append(
+            f"{_count(files_checked, 'file')} valid" + (f", {_count(warnings, 'warning')}." if warnings else ".")
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -28,7 +30,15 @@ def render_json(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
         "valid": not any(d.severity == "error" for d in diagnostics),
         "files_checked": files_checked,
         "diagnostics": [
-            {"path": d.path, "line": d.line, "col": d.col, "severity": d.severity, "code": d.code, "message": d.message, "hint": d.hint}
+            {
+                "path": d.path,
+                "line": d.line,
+                "col": d.col,
+                "severity": d.severity,
+                "code": d.code,
+                "message": d.message,
+                "hint": d.hint,
+            }
             for d in diagnostics
         ],
     }
