@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 CONFIG_FILE = "bmad-gitops.yaml"
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -59,26 +57,21 @@ def load_project(start: Path | None = None) -> Project:
     )
 
 
-_KEYS = {"sources", "state", "lineage", "stories"}
-
-
 def _read_settings(path: Path) -> dict[str, Any]:
+    """Settings from bmad-gitops.yaml, checked against schemas/project.schema.json."""
+    from .checks.schema import schema_findings
+    from .load import Document, locate, read_document
+
     if not path.is_file():
         return {}
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ProjectConfigError(
-            f"{path.name}: cannot be read ({str(exc).splitlines()[0]}); fix or delete it"
-        ) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ProjectConfigError(f"{path.name}:1:1: expected a mapping of settings ({', '.join(sorted(_KEYS))})")
-    unknown = sorted(set(map(str, data)) - _KEYS)
-    if unknown:
-        raise ProjectConfigError(f"{path.name}: unknown setting '{unknown[0]}'; allowed: {', '.join(sorted(_KEYS))}")
-    for key, value in data.items():
-        if not isinstance(value, str) or not value:
-            raise ProjectConfigError(f"{path.name}: '{key}' must be a folder path relative to the project root")
-    return data
+    loaded = read_document(path, path.name)
+    if not isinstance(loaded, Document):
+        if loaded[0].code == "BG004":
+            return {}
+        first = loaded[0]
+        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}; {first.hint}")
+    findings = schema_findings(loaded.data, "project.schema.json")
+    if findings:
+        first = locate(loaded, findings[0])
+        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}; {first.hint}")
+    return dict(loaded.data)

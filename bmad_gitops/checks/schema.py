@@ -59,7 +59,7 @@ def _all_findings(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
 def _explain(error: Any) -> Iterator[Finding]:
     where = tuple(error.absolute_path)
     kind = error.validator
-    label = ".".join(str(p) for p in where) or "the file"
+    label = ".".join(str(p) for p in where) or "the top level"
     if kind == "additionalProperties" and isinstance(error.instance, dict):
         allowed = sorted(error.schema.get("properties", {}))
         for key in sorted(set(error.instance) - set(allowed), key=str):
