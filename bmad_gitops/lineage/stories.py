@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -126,7 +126,7 @@ def _starts_with(story_id: str, prefix: str) -> bool:
 
 # --- markdown structure ----------------------------------------------------------------------------
 
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*?))??(?:[ \t]+#+)?[ \t]*")
 _TITLE = re.compile(rf"story[ \t]+(?P<id>{_ID})(?![A-Za-z0-9])[ \t]*(?:[:.\-\u2013\u2014][ \t]*)?(?P<title>.*)", re.I)
 _STATUS_LINE = re.compile(
@@ -150,9 +150,8 @@ def _outline(lines: Sequence[str]) -> Iterator[tuple[int, str, int, str]]:
         line = lines[index].rstrip("\r\n")
         opening = _FENCE.match(line)
         if fence:
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                if not line[opening.end() :].strip():
-                    fence = ""
+            if opening and _closes(fence, opening.group(1), opening.group(2)):
+                fence = ""
             continue
         if opening:
             fence = opening.group(1)
@@ -162,6 +161,11 @@ def _outline(lines: Sequence[str]) -> Iterator[tuple[int, str, int, str]]:
             yield index, line, len(heading.group(1)), (heading.group(2) or "").strip()
         else:
             yield index, line, 0, ""
+
+
+def _closes(fence: str, marks: str, rest: str) -> bool:
+    """Only a bare run of the fence's character, at least as long as the fence, closes it."""
+    return marks[0] == fence[0] and len(marks) >= len(fence) and not rest.strip()
 
 
 def _heading_is(heading: str, name: str) -> bool:
@@ -344,7 +348,7 @@ def _load_yaml(path: Path) -> object:
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader either way
+        return yaml.load(text, Loader=loader)
     except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: timestamps like 2025-13-45
         return None
 
@@ -424,8 +428,7 @@ def _citations_of(story: Story, text: str, lines: Sequence[str]) -> list[Citatio
     found = sorted(_find_citations(text, lines), key=lambda item: item[1])
     positions = _line_col(text, [offset for _, offset in found]) if found else []
     return [
-        Citation(name, story.id, story.path, line, col)
-        for (name, _), (line, col) in zip(found, positions)
+        Citation(name, story.id, story.path, line, col) for (name, _), (line, col) in zip(found, positions, strict=True)
     ]
 
 
