@@ -20,7 +20,7 @@ _READER_OPTIONS = {
     "skip_rows": "skiprows",
 }
 _MYSQL_SSL = {
-    "disable": "disabled",
+    "disable": "preferred",
     "allow": "preferred",
     "prefer": "preferred",
     "preferred": "preferred",
@@ -75,6 +75,8 @@ def _postgres_config(config: dict[str, Any]) -> dict[str, Any]:
         out["ssl_mode"] = {"mode": _POSTGRES_SSL.get(mode, mode)}
     out.setdefault("schemas", ["public"])
     out.setdefault("replication_method", {"method": "Standard"})
+    out.setdefault("tunnel_method", {"tunnel_method": "NO_TUNNEL"})
+    out.setdefault("entra_service_principal_auth", False)
     return out
 
 
@@ -84,6 +86,7 @@ def _mysql_config(config: dict[str, Any]) -> dict[str, Any]:
     if mode is not None:
         out["ssl_mode"] = {"mode": _MYSQL_SSL.get(mode, mode)}
     out.setdefault("replication_method", {"method": "STANDARD"})
+    out.setdefault("tunnel_method", {"tunnel_method": "NO_TUNNEL"})
     return out
 
 

@@ -64,6 +64,8 @@ class Citation:
 
 @dataclass(frozen=True)
 class StoryIndex:
+    """Stories in id order (then path) and their citations in story, line, column order."""
+
     stories: tuple[Story, ...] = ()
     citations: tuple[Citation, ...] = ()
 
@@ -231,57 +233,62 @@ _NAME = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*?"
 _NAME_END = r"(?![\w-]|\.\w)"  # "sources/x.yaml." ends a sentence; "sources/x.yaml.bak" is another file
 _SOURCE_CITATION = re.compile(r"\[Source:([^\]\n]*)\]", re.IGNORECASE)
 _LINEAGE_DOC = re.compile(rf"(?:^|(?<=[/\s]))lineage/(?P<name>{_NAME})\.md{_NAME_END}")
-_SOURCE_FILE = re.compile(rf"(?<![\w.\-])sources/(?P<name>{_NAME})\.ya?ml{_NAME_END}")
+# Python's re scans slowly for patterns that open with a lookbehind, a line anchor or IGNORECASE, so
+# the fast literal scan comes first and the context is checked after (see _find_citations).
+_SOURCE_FILE = re.compile(rf"sources/(?P<name>{_NAME})\.ya?ml{_NAME_END}")
+_PATH_CHAR = re.compile(r"[\w.\-]")
 _EXPLICIT = re.compile(
-    r"^[ \t]*(?:>[ \t]*)?(?:[-*+][ \t]+|\d+[.)][ \t]+)?(?:\*\*|__)?data[ _-]?sources?(?:\*\*|__)?"
+    r"[ \t]*(?:>[ \t]*)?(?:[-*+][ \t]+|\d+[.)][ \t]+)?(?:\*\*|__)?data[ _-]?sources?(?:\*\*|__)?"
     r"[ \t]*:[ \t]*(?:\*\*|__)?(?P<value>[^\r\n]*)",
-    re.IGNORECASE | re.MULTILINE,
+    re.IGNORECASE,
 )
 _EXPLICIT_ITEM = re.compile(rf"{_NAME}(?:\.ya?ml)?")
 _DECORATION = " \t*_`'\"."
 # "Data source: none" states that there is none; reporting "none" as an unknown source would be noise.
-_NOT_A_SOURCE = frozenset({"none", "tbd", "todo", "n/a", "-"})
+_NOT_A_SOURCE = frozenset({"none", "tbd", "todo"})
 
 
-def _find_citations(text: str, lines: Sequence[str]) -> list[tuple[str, int]]:
-    """(source name, offset of the name in text) for every citation outside the managed block."""
-    found: list[tuple[str, int]] = []
+def _find_citations(text: str, lines: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(source name, line, column) of every citation outside the managed block, in text order."""
+    offsets: list[tuple[str, int]] = []
     for citation in _SOURCE_CITATION.finditer(text):
         body, base = citation.group(1), citation.start(1)
-        found.extend((doc["name"], base + doc.start("name")) for doc in _LINEAGE_DOC.finditer(body))
-    found.extend((path["name"], path.start("name")) for path in _SOURCE_FILE.finditer(text))
-    for line in _EXPLICIT.finditer(text):
-        found.extend(_explicit_names(line.group("value"), line.start("value")))
-    block = _block_span(lines)
-    if block is None:
-        return found
+        offsets.extend((doc["name"], base + doc.start("name")) for doc in _LINEAGE_DOC.finditer(body))
+    for path in _SOURCE_FILE.finditer(text):
+        if not (path.start() and _PATH_CHAR.match(text, path.start() - 1)):  # not my-sources/, .sources/
+            offsets.append((path["name"], path.start("name")))
+    found: list[tuple[str, int, int]] = []
+    if offsets:
+        starts = [0]
+        for line in lines[:-1]:
+            starts.append(starts[-1] + len(line) + 1)  # + 1: these lines come without their "\n"
+        for name, offset in offsets:
+            number = bisect_right(starts, offset)
+            found.append((name, number, offset - starts[number - 1] + 1))
+    if "source" in text.lower():
+        for index, line in enumerate(lines):
+            explicit = _EXPLICIT.match(line) if "source" in line.lower() else None
+            if explicit:
+                found.extend((name, index + 1, col) for name, col in _explicit_names(explicit))
+    if not found or BLOCK_END not in text:
+        return sorted(found, key=lambda item: item[1:])
     # The managed block lists what the story already cites; counting it would make a citation
     # removed from the story live on through the block.
-    start = sum(len(line) + 1 for line in lines[: block[0]])  # + 1: lines come without their "\n"
-    end = start + sum(len(line) + 1 for line in lines[block[0] : block[1] + 1])
-    return [(name, offset) for name, offset in found if not start <= offset < end]
+    blocked = _block_spans(lines)
+    kept = [item for item in found if not any(first < item[1] <= last + 1 for first, last in blocked)]
+    return sorted(kept, key=lambda item: item[1:])
 
 
-def _explicit_names(value: str, base: int) -> Iterator[tuple[str, int]]:
-    offset = 0
-    for item in value.split(","):
+def _explicit_names(explicit: re.Match[str]) -> Iterator[tuple[str, int]]:
+    """Names listed after ``Data source(s):``, with their 1-based columns."""
+    col = explicit.start("value") + 1
+    for item in explicit.group("value").split(","):
         stripped = item.strip(_DECORATION)
-        at = base + offset + len(item) - len(item.lstrip(_DECORATION))
-        offset += len(item) + 1
+        at = col + len(item) - len(item.lstrip(_DECORATION))
+        col += len(item) + 1
         if "/" in stripped or stripped.casefold() in _NOT_A_SOURCE or not _EXPLICIT_ITEM.fullmatch(stripped):
             continue  # a path is already counted as a sources/ path; prose is not a name
-        name = re.sub(r"\.ya?ml$", "", stripped)
-        yield name, at
-
-
-def _line_col(text: str, offsets: Sequence[int]) -> list[tuple[int, int]]:
-    starts = [0]
-    starts.extend(match.end() for match in re.finditer("\n", text))
-    result = []
-    for offset in offsets:
-        line = bisect_right(starts, offset)
-        result.append((line, offset - starts[line - 1] + 1))
-    return result
+        yield re.sub(r"\.ya?ml$", "", stripped), at
 
 
 # --- reading a project -----------------------------------------------------------------------------
@@ -425,11 +432,7 @@ def _resolve_id(file_id: str | None, title_id: str | None) -> str | None:
 
 
 def _citations_of(story: Story, text: str, lines: Sequence[str]) -> list[Citation]:
-    found = sorted(_find_citations(text, lines), key=lambda item: item[1])
-    positions = _line_col(text, [offset for _, offset in found]) if found else []
-    return [
-        Citation(name, story.id, story.path, line, col) for (name, _), (line, col) in zip(found, positions, strict=True)
-    ]
+    return [Citation(name, story.id, story.path, line, col) for name, line, col in _find_citations(text, lines)]
 
 
 # --- writing the managed block ---------------------------------------------------------------------
@@ -441,13 +444,13 @@ def update_story_block(text: str, sources: Sequence[tuple[str, str]]) -> str:
     The block sits at the end of the story's ``Dev Notes`` section (a section is appended when there
     is none); an existing block is replaced where it stands, and no sources removes it. Only the block
     lines change: applying twice equals applying once, and other bytes, line endings included, stay.
+    Marker lines are reserved: whatever stands between a start and an end marker is the block's.
     """
-    lines = _split_lines(text)
-    span = _block_span(lines)
-    newline = _newline_of(lines[span[0]] if span else text)
+    lines, anchor, block_newline = _strip_blocks(_split_lines(text))
+    newline = block_newline or _newline_of(text)
     block = _render_block(sources, newline)
-    if span is not None:
-        return "".join(lines[: span[0]] + block + lines[span[1] + 1 :])
+    if anchor is not None:
+        return "".join(lines[:anchor] + block + lines[anchor:])
     if not block:
         return text
     at = _dev_notes_end(lines)
@@ -477,12 +480,13 @@ def _newline_of(text: str) -> str:
     return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
 
 
-def _block_span(lines: Sequence[str]) -> tuple[int, int] | None:
-    """Line indexes of the managed block's markers: the first end marker, with the start nearest it.
+def _block_spans(lines: Sequence[str]) -> list[tuple[int, int]]:
+    """Line indexes (start, end) of managed blocks: each end marker with the start marker nearest it.
 
-    Pairing with the nearest start keeps a stray start marker in the text from swallowing the lines
-    between it and our block.
+    Pairing with the nearest start keeps a stray start marker from swallowing the lines between it
+    and a real block.
     """
+    spans = []
     start: int | None = None
     for index, line in enumerate(lines):
         if "bmad-gitops:sources:" not in line:
@@ -491,8 +495,29 @@ def _block_span(lines: Sequence[str]) -> tuple[int, int] | None:
         if marker == BLOCK_START:
             start = index
         elif marker == BLOCK_END and start is not None:
-            return start, index
-    return None
+            spans.append((start, index))
+            start = None
+    return spans
+
+
+def _strip_blocks(lines: list[str]) -> tuple[list[str], int | None, str | None]:
+    """Lines without managed blocks, the line index where the first one stood, and its newline.
+
+    Removing a block can pair up stray markers around it (a merge may leave two blocks nested), so
+    removal repeats until no pair is left; otherwise a second run would find a block the first left.
+    """
+    anchor: int | None = None
+    newline: str | None = None
+    while spans := _block_spans(lines):
+        start, end = spans[0]
+        if newline is None:
+            newline = _newline_of(lines[start])
+        if anchor is None or start <= anchor <= end:
+            anchor = start
+        elif anchor > end:
+            anchor -= end - start + 1
+        del lines[start : end + 1]
+    return lines, anchor, newline
 
 
 def _dev_notes_end(lines: Sequence[str]) -> int | None:

@@ -1,0 +1,68 @@
+"""Test extraction: check sampled records against the discovered schema and profile them. Pure.
+
+A record violates the schema when one of its values does not match its column's discovered JSON schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .catalog import Stream
+from .model import ColumnProfile, StreamProfile
+
+MASK = "****"
+_SENSITIVE_NAME = re.compile(
+    r"e-?mail|phone|mobile|ssn|social_security|passport|iban|card_?number|password|secret|token|birth|address|tax_id",
+    re.I,
+)
+
+
+def sensitive_columns(stream: Stream, declared: Iterable[str] = ()) -> frozenset[str]:
+    """Columns to mask: those the definition names, plus any whose name says it is personal or secret."""
+    return frozenset(declared) | frozenset(c.name for c in stream.columns if _SENSITIVE_NAME.search(c.name))
+
+
+def mask_record(record: Mapping[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
+    return {k: (MASK if k in sensitive and v is not None else v) for k, v in record.items()}
+
+
+def profile_records(stream: Stream, records: Sequence[Mapping[str, Any]]) -> StreamProfile:
+    from jsonschema import Draft7Validator
+
+    validators = {c.name: Draft7Validator(c.json_schema or {}) for c in stream.columns}
+    nulls = dict.fromkeys(validators, 0)
+    violations = dict.fromkeys(validators, 0)
+    bad_records = 0
+    for record in records:
+        broken = False
+        for name, validator in validators.items():
+            value = record.get(name)
+            if value is None:
+                nulls[name] += 1
+                if name in record and not validator.is_valid(None):
+                    violations[name] += 1
+                    broken = True
+            elif not validator.is_valid(value):
+                violations[name] += 1
+                broken = True
+        bad_records += broken
+    total = len(records)
+    cells = total * len(validators)
+    columns = tuple(
+        ColumnProfile(name=name, null_rate=_ratio(nulls[name], total), violations=violations[name])
+        for name in sorted(validators)
+    )
+    completeness = _ratio(cells - sum(nulls.values()), cells) if cells else 1.0
+    return StreamProfile(
+        stream=stream.name, records=total, violations=bad_records, completeness=completeness, columns=columns
+    )
+
+
+def violation_rate(profile: StreamProfile) -> float:
+    return _ratio(profile.violations, profile.records)
+
+
+def _ratio(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0

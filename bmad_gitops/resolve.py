@@ -1,0 +1,141 @@
+"""Fill `${VAR}` references from the environment and `.env`, keeping secret values wrapped.
+
+A `Secret` prints as `(sensitive)` everywhere; only `reveal()` at the connector edge sees the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .checks.secrets import is_secret_key
+from .connector_config import ConnectorCall, connector_call
+from .definitions import Definition
+from .envrefs import ref_names, substitute
+
+
+class Secret:
+    """A secret value that refuses to be shown."""
+
+    __slots__ = ("_value", "name")
+
+    def __init__(self, value: str, name: str) -> None:
+        self._value = value
+        self.name = name
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "(sensitive)"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled or serialised")
+
+
+class ResolveError(Exception):
+    """A variable is missing; the message names it and the file:line that uses it."""
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    definition: Definition
+    call: ConnectorCall
+    config: dict[str, Any]
+    secret_refs: tuple[str, ...]
+    public_config: dict[str, Any]
+    fingerprint: str
+
+
+def load_env(root: Path) -> dict[str, str]:
+    """The process environment over the project's `.env` (the environment wins, as with docker compose)."""
+    from dotenv import dotenv_values
+
+    values = (
+        {k: v for k, v in dotenv_values(root / ".env").items() if v is not None} if (root / ".env").is_file() else {}
+    )
+    values.update(os.environ)
+    return values
+
+
+def resolve(definition: Definition, env: Mapping[str, str]) -> ResolvedSource:
+    call = connector_call(definition.data)
+    missing = _missing(definition.data.get("config", {}), env, ("config",))
+    if missing:
+        name, where = missing
+        spot = definition.locate(where)
+        raise ResolveError(
+            f"{spot.path}:{spot.line}:{spot.col}: environment variable {name} is not set; export it or add {name}=... to .env"
+        )
+    secrets: set[str] = set()
+    config = _fill(call.config, env, secrets, secret=False)
+    public = _public(call.config)
+    fingerprint = hashlib.sha256(json.dumps(_public(config), sort_keys=True, default=str).encode()).hexdigest()
+    return ResolvedSource(definition, call, config, tuple(sorted(secrets)), public, fingerprint)
+
+
+def reveal(value: Any) -> Any:
+    """The config with every Secret opened, for handing to a connector and nothing else."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    if isinstance(value, dict):
+        return {k: reveal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v) for v in value]
+    return value
+
+
+def _missing(
+    value: Any, env: Mapping[str, str], where: tuple[str | int, ...]
+) -> tuple[str, tuple[str | int, ...]] | None:
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            found = _missing(sub, env, (*where, key))
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            found = _missing(sub, env, (*where, index))
+            if found:
+                return found
+    elif isinstance(value, str):
+        for name in ref_names(value):
+            if name not in env:
+                return name, where
+    return None
+
+
+def _fill(value: Any, env: Mapping[str, str], secrets: set[str], *, secret: bool) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _fill(v, env, secrets, secret=secret or (isinstance(k, str) and is_secret_key(k)))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_fill(v, env, secrets, secret=secret) for v in value]
+    if isinstance(value, str) and "$" in value:
+        names = ref_names(value)
+        filled = substitute(value, dict(env))
+        if secret:
+            secrets.update(names)
+            return Secret(filled, ",".join(names))
+        return filled
+    return value
+
+
+def _public(value: Any) -> Any:
+    """A config safe to store and show: secrets as `${NAME}`, references kept as written."""
+    if isinstance(value, Secret):
+        return "${" + value.name + "}" if value.name else "(sensitive)"
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
