@@ -11,6 +11,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import Literal
 
@@ -259,9 +260,7 @@ def _find_citations(text: str, lines: Sequence[str]) -> list[tuple[str, int, int
             offsets.append((path["name"], path.start("name")))
     found: list[tuple[str, int, int]] = []
     if offsets:
-        starts = [0]
-        for line in lines[:-1]:
-            starts.append(starts[-1] + len(line) + 1)  # + 1: these lines come without their "\n"
+        starts = [0, *accumulate(len(line) + 1 for line in lines[:-1])]  # + 1: the "\n" split removed
         for name, offset in offsets:
             number = bisect_right(starts, offset)
             found.append((name, number, offset - starts[number - 1] + 1))
