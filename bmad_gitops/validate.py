@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .checks.names import duplicate_names, name_findings
+from .checks.names import duplicate_names, name_findings, source_name
 from .checks.paths import path_findings
 from .checks.placeholders import placeholder_findings
 from .checks.schema import schema_findings
 from .checks.secrets import secret_findings
+from .checks.stories import citation_diagnostics, story_findings
 from .diagnostics import Diagnostic, Finding
+from .lineage.stories import StoryIndex, find_stories
 from .load import Document, locate, read_document
 from .project import Project
 
@@ -19,25 +21,28 @@ def validate_files(project: Project, paths: Sequence[Path] = ()) -> list[Diagnos
     """Check `paths` (all of sources/ when empty) plus the rules that span files."""
     every = project.definition_files()
     targets = sorted({p.resolve() for p in paths}) if paths else [p.resolve() for p in every]
+    stories = find_stories(project.root, project.stories_dir)
     diagnostics: list[Diagnostic] = []
     for path in targets:
-        diagnostics.extend(check_file(project, path))
+        diagnostics.extend(check_file(project, path, stories))
     named = {p.resolve(): project.display(p) for p in [*every, *targets]}
     diagnostics.extend(duplicate_names(sorted(named.items(), key=lambda item: item[1])))
+    diagnostics.extend(citation_diagnostics(stories, {source_name(p) for p in named}, project.root))
     return sorted(set(diagnostics))
 
 
-def check_file(project: Project, path: Path) -> list[Diagnostic]:
+def check_file(project: Project, path: Path, stories: StoryIndex) -> list[Diagnostic]:
     display = project.display(path)
     loaded = read_document(path, display)
     if not isinstance(loaded, Document):
         return loaded
-    return [locate(loaded, f) for f in definition_findings(loaded, path, project.root)]
+    return [locate(loaded, f) for f in definition_findings(loaded, path, project.root, stories)]
 
 
-def definition_findings(doc: Document, path: Path, root: Path) -> list[Finding]:
+def definition_findings(doc: Document, path: Path, root: Path, stories: StoryIndex) -> list[Finding]:
     data = doc.data
     findings = schema_findings(data)
+    findings += story_findings(data, stories, root)
     findings += secret_findings(data)
     findings += placeholder_findings(data)
     findings += name_findings(path, data)
