@@ -102,7 +102,9 @@ def _apply_one(
     if source.action in ("no-op",):
         return SourceResult(source.name, "unchanged")
     if source.action == "skip":
-        return SourceResult(source.name, "skipped", source.messages[0].text.removeprefix("skipped: ") if source.messages else "")
+        return SourceResult(
+            source.name, "skipped", source.messages[0].text.removeprefix("skipped: ") if source.messages else ""
+        )
     if source.has_errors:
         first = next((m.text for m in source.messages if m.level == "error"), "plan has errors")
         return SourceResult(source.name, "failed", f"not applied: {first}")

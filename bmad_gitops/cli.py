@@ -349,7 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if os.environ.get("BMAD_GITOPS_DEBUG"):
             raise
-        click.echo(f"error: {type(exc).__name__}: {exc} (internal error; rerun with BMAD_GITOPS_DEBUG=1 for details)", err=True)
+        click.echo(
+            f"error: {type(exc).__name__}: {exc} (internal error; rerun with BMAD_GITOPS_DEBUG=1 for details)", err=True
+        )
         return 1
     return int(result) if isinstance(result, int) else 0
 

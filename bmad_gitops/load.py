@@ -8,6 +8,7 @@ problem at its line costs nothing extra.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ class Document:
 def read_document(path: Path, display: str) -> Document | list[Diagnostic]:
     """Load `path`; on failure return the diagnostics that explain why (never raises)."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # never more: /dev/zero or a huge file is refused, not read
     except OSError as exc:
         return [
             Diagnostic(
@@ -55,7 +57,7 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
     if len(raw) > MAX_BYTES:
         return fail(
             "BG007",
-            f"file is {len(raw):,} bytes; definitions are limited to {MAX_BYTES:,}",
+            f"file is over {MAX_BYTES:,} bytes, the limit for a definition",
             "a source definition is a few kB; is this the right file?",
         )
     if b"\0" in raw:
@@ -68,22 +70,30 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
         return fail("BG006", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", "save the file as UTF-8", line, col)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         return fail("BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file")
-    tabs = [
-        Diagnostic(
-            display,
-            text.count("\n", 0, m.start()) + 1,
-            m.end() - m.start(),
-            "BG002",
-            "tab character in indentation",
-            "indent with spaces; YAML forbids tabs there",
-        )
-        for m in _TAB_INDENT.finditer(text)
-    ]
-    if tabs:
-        return tabs
-    if _flow_depth_exceeds(text):
-        return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+    too_deep = _flow_depth_exceeds(text)
+    if too_deep is not None:
+        line = text.count("\n", 0, too_deep) + 1
+        col = too_deep - (text.rfind("\n", 0, too_deep) + 1) + 1
+        return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure", line, col)
+    parsed = _parse(text, display, fail)
+    if isinstance(parsed, list) and parsed[0].code == "BG001":
+        # Tabs inside block scalars are content; only when the file does not parse are they the likely cause.
+        tabs = [
+            Diagnostic(
+                display,
+                text.count("\n", 0, m.start()) + 1,
+                m.end() - m.start(),
+                "BG002",
+                "tab character in indentation",
+                "indent with spaces; YAML forbids tabs there",
+            )
+            for m in _TAB_INDENT.finditer(text)
+        ]
+        return tabs or parsed
+    return parsed
 
+
+def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Document | list[Diagnostic]:
     loader = _BaseLoader(text)
     try:
         node = loader.get_node() if loader.check_node() else None
@@ -113,6 +123,8 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
         return fail("BG001", str(exc).splitlines()[0], "fix the YAML syntax")
     except RecursionError:
         return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+    except ValueError as exc:  # PyYAML's int() on a 5,000-digit number, and the like
+        return fail("BG001", f"a value cannot be read: {str(exc).splitlines()[0][:120]}", "shorten or quote the value")
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -127,19 +139,19 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
     return Document(display, text, node, data)
 
 
-def _flow_depth_exceeds(text: str) -> bool:
-    """Refuse `[[[[…` before libyaml's recursive composer sees it (cheap unless the file has many brackets)."""
+def _flow_depth_exceeds(text: str) -> int | None:
+    """Where `[[[[…` gets too deep, found before libyaml's recursive composer sees it (cheap for normal files)."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return False
+        return None
     depth = 0
-    for ch in text:
+    for offset, ch in enumerate(text):
         if ch in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return True
+                return offset
         elif ch in "]}":
             depth = max(0, depth - 1)
-    return False
+    return None
 
 
 def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
@@ -199,6 +211,18 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _at(display: str, node: yaml.Node, code: str, message: str, hint: str) -> Diagnostic:
     return Diagnostic(display, node.start_mark.line + 1, node.start_mark.column + 1, code, message, hint)
+
+
+_TRUTHY = {"true", "yes", "on", "y"}
+
+
+def _key_matches(key: yaml.Node, part: str | int) -> bool:
+    """Does this key node hold `part`? YAML 1.1 reads `on:` as the boolean True, so compare as PyYAML does."""
+    if not isinstance(key, yaml.ScalarNode):
+        return False
+    if isinstance(part, bool):
+        return key.tag == "tag:yaml.org,2002:bool" and (key.value.lower() in _TRUTHY) == part
+    return bool(key.value == str(part))
 
 
 def locate(doc: Document, finding: Finding) -> Diagnostic:

@@ -21,6 +21,8 @@ def name_findings(path: Path, data: dict[str, Any]) -> list[Finding]:
     found = []
     if not NAME.match(stem):
         suggestion = re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "my_source"
+        if not suggestion[0].isalpha():
+            suggestion = f"source_{suggestion}"
         found.append(
             Finding(
                 "BG302",

@@ -27,7 +27,18 @@ def path_findings(data: dict[str, Any], root: Path) -> list[Finding]:
                 "keep data files inside the repository, for example under data/",
             )
         ]
-    if not target.is_file():
+    try:
+        exists = target.is_file()
+    except OSError as exc:  # a name too long for the OS, and the like
+        return [
+            Finding(
+                "BG400",
+                where,
+                f"local file '{url[:80]}' cannot be checked: {exc.strerror}",
+                "give a shorter, real path",
+            )
+        ]
+    if not exists:
         return [
             Finding(
                 "BG400", where, f"local file '{url}' does not exist", f"paths are relative to the project root {root}"

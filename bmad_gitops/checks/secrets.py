@@ -56,7 +56,10 @@ def _walk(value: Any, where: tuple[str | int, ...]) -> Iterator[Finding]:
     if isinstance(value, dict):
         for key, sub in value.items():
             path = (*where, key)
-            plain = not isinstance(sub, (dict, list)) and sub not in ("", None) and not is_pure_ref(sub)
+            malformed = isinstance(sub, str) and bool(malformed_refs(sub))
+            plain = (
+                not isinstance(sub, (dict, list)) and sub not in ("", None) and not is_pure_ref(sub) and not malformed
+            )
             if plain and isinstance(key, str) and is_secret_key(key):
                 var = re.sub(r"[^A-Z0-9]+", "_", f"{key}".upper()).strip("_")
                 yield Finding(
