@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import unquote
 
 from bmad_gitops.catalog import Catalog, catalog_from_json_schemas
 from bmad_gitops.connectors.errors import ConnectorError
@@ -35,6 +36,7 @@ _VERSION_MARKER = "installed-version"
 _INSTALL_LOCK_TIMEOUT_S = 900
 _MAX_MESSAGE = 300
 _STDERR_LOG_MAX_BYTES = 5_000_000
+_VALUE_SEPARATORS = re.compile(r"[/?&=:@#;,\s]+")
 
 
 # ── where connectors live ────────────────────────────────────────────────────────────────────────────────────────
@@ -114,7 +116,7 @@ def _install(name: str, root: Path) -> str:
         return version  # a complete venv without our marker: adopt it rather than pull it from under a user
     # Anything else there is the leftover of an interrupted install, which PyAirbyte would trust as is.
     shutil.rmtree(_venv(name), ignore_errors=True)
-    with _quiet_stderr(), _connector_errors(name, "install", {}, []), _environ(UV_COMPILE_BYTECODE="1"):
+    with _quiet_stderr(), _connector_errors(name, {}, installing=True), _environ(UV_COMPILE_BYTECODE="1"):
         # Compiling at install time spares the first connector start (pandas & co.) several seconds.
         _load_airbyte()
         from airbyte import get_source
@@ -188,21 +190,22 @@ def _get_source(name: str, config: Mapping[str, Any]) -> Source:
     )
 
 
-def _record_connector_errors(source: Source, reported: list[str]) -> None:
-    """Keep the connector's own error text: PyAirbyte prints it, then raises a generic "Connector failed".
+def _record_connector_errors(source: Source) -> list[str]:
+    """A list that collects the connector's own error text from now on.
 
-    PyAirbyte 0.71 swallows the exception it builds from a connector's TRACE error and only prints the message;
-    hooking the print is the one place the text is available.
+    PyAirbyte 0.71 swallows the exception it builds from a connector's TRACE error, prints the message and then
+    raises a bare "Connector failed"; hooking the print is the one place the text is available.
     """
+    reported: list[str] = []
     original = getattr(source, "_print_error_message", None)
-    if original is None:
-        return
+    if original is not None:
 
-    def record(message: str) -> None:
-        reported.append(message)
-        original(message)
+        def record(message: str) -> None:
+            reported.append(message)
+            original(message)
 
-    source._print_error_message = record  # type: ignore[method-assign]
+        source._print_error_message = record  # type: ignore[method-assign]
+    return reported
 
 
 @contextlib.contextmanager
@@ -235,28 +238,31 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _connector_errors(connector: str, action: str, config: Mapping[str, Any], reported: list[str]) -> Iterator[None]:
+def _connector_errors(
+    connector: str, config: Mapping[str, Any], reported: Sequence[str] = (), *, installing: bool = False
+) -> Iterator[None]:
     """Turn whatever PyAirbyte or a connector raises into one ConnectorError line without secret values."""
     try:
         yield
     except ConnectorError:
         raise
     except Exception as exc:  # every failure becomes a ConnectorError: the CLI must never show a traceback
-        raise ConnectorError(_failure_message(connector, action, exc, config, reported)) from None
+        raise ConnectorError(_failure_message(connector, exc, config, reported, installing=installing)) from None
 
 
 def _failure_message(
-    connector: str, action: str, exc: BaseException, config: Mapping[str, Any], reported: list[str]
+    connector: str, exc: BaseException, config: Mapping[str, Any], reported: Sequence[str], *, installing: bool
 ) -> str:
     reason = _failure_reason(exc, reported)
-    if action == "install":
+    if installing:
         reason = f"could not install airbyte-{connector}=={PINNED.get(connector, '?')} from PyPI: {reason}"
-    message = f"{connector} {action} failed: {_one_line(_scrub(reason, config))}"
+    # Callers already say what failed ("customers: check failed: …"); we add the connector and its reason.
+    message = f"{connector}: {_one_line(_scrub(reason, config))}"
     log_file = getattr(exc, "log_file", None)
     return f"{message} (connector log: {log_file})" if log_file else message
 
 
-def _failure_reason(exc: BaseException, reported: list[str]) -> str:
+def _failure_reason(exc: BaseException, reported: Sequence[str]) -> str:
     if reported:
         return reported[-1]
     context = getattr(exc, "context", None) or {}
@@ -269,10 +275,18 @@ def _failure_reason(exc: BaseException, reported: list[str]) -> str:
     if isinstance(log_text, list):
         log_text = "\n".join(str(line) for line in log_text)
     if isinstance(log_text, str) and log_text.strip():
-        lines = [line.strip() for line in log_text.splitlines() if line.strip()]
-        return lines[-1]  # uv and pip put the actual reason last
+        return _installer_reason(log_text)
     text = getattr(exc, "message", None) or getattr(exc, "guidance", None) or str(exc)
     return f"{type(exc).__name__}: {text}" if not getattr(exc, "message", None) else str(text)
+
+
+def _installer_reason(log_text: str) -> str:
+    """From uv's (`× No solution found …`) or pip's (`ERROR: …`) output, the error and what follows it."""
+    lines = [line.strip().lstrip("╰─▶ ") for line in log_text.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.startswith(("×", "error:", "ERROR:")):
+            return " ".join(lines[index:]).lstrip("× ")
+    return lines[-1]
 
 
 def _one_line(text: str) -> str:
@@ -282,8 +296,12 @@ def _one_line(text: str) -> str:
 
 def _secret_candidates(value: Any) -> Iterator[str]:
     if isinstance(value, str):
-        if len(value) > 3:
-            yield value
+        # Connectors quote values reshaped (source-file turns http:// into https://), so hide the pieces too.
+        decoded = unquote(value)
+        after_scheme = decoded.partition("://")[2] or decoded
+        for piece in (value, decoded, after_scheme, *_VALUE_SEPARATORS.split(after_scheme)):
+            if len(piece) > 3:
+                yield piece
     elif isinstance(value, Mapping):
         for item in value.values():
             yield from _secret_candidates(item)
@@ -475,23 +493,23 @@ class PyAirbyteBackend:
     def __init__(self, connector: str) -> None:
         pinned_version(connector)  # fail now on a connector we cannot run
         self.connector = connector
-        self._sources: dict[str, Source] = {}
+        self._sources: dict[str, tuple[Source, list[str]]] = {}
 
     def version(self) -> str:
         return ensure_installed(self.connector)
 
     def spec(self) -> dict[str, Any]:
         """The connector's `connectionSpecification`, as its `spec` command prints it."""
-        return dict(self._each({}, [_Run("", {})], "spec", lambda source: dict(source.config_spec))[0])
+        return dict(self._each({}, [_Run("", {})], lambda source: dict(source.config_spec))[0])
 
     def check(self, config: Mapping[str, Any]) -> None:
         # For a workbook one sheet is enough: the connector opens every sheet the same way.
         with self._runs(config, None, first_only=True) as runs:
-            self._each(config, runs, "check", lambda source: source.check())
+            self._each(config, runs, lambda source: source.check())
 
     def discover(self, config: Mapping[str, Any], *, sheets: Sequence[str] | None = None) -> Catalog:
         with self._runs(config, sheets) as runs:
-            found = self._each(config, runs, "discover", lambda source: list(source.discovered_catalog.streams))
+            found = self._each(config, runs, lambda source: list(source.discovered_catalog.streams), fresh=True)
         return _catalog(stream for streams in found for stream in streams)
 
     def read(
@@ -511,7 +529,7 @@ class PyAirbyteBackend:
             return [_plain(row) for row in rows]
 
         with self._runs(config, sheets, only_stream=stream) as runs:
-            (rows,) = self._each(config, runs, "read", records)
+            (rows,) = self._each(config, runs, records)
         return list(rows)
 
     @contextlib.contextmanager
@@ -529,30 +547,37 @@ class PyAirbyteBackend:
             yield [_Run("", dict(config))]
             return
         with (
-            _connector_errors(self.connector, "prepare", config, []),
+            _connector_errors(self.connector, config),
             _file_runs(config, sheets, only_stream=only_stream, first_only=first_only) as runs,
         ):
             yield runs
 
-    def _each(self, config: Mapping[str, Any], runs: list[_Run], action: str, call: Callable[[Source], T]) -> list[T]:
-        """`call(source)` for each run; several runs go in parallel threads, each a separate connector process."""
+    def _each(
+        self, config: Mapping[str, Any], runs: list[_Run], call: Callable[[Source], T], *, fresh: bool = False
+    ) -> list[T]:
+        """`call(source)` for each run; several runs go in parallel threads, each a separate connector process.
+
+        `fresh` drops the sources kept for these runs, and with them the catalogs they discovered before.
+        """
         ensure_installed(self.connector)
         _load_airbyte()  # here, not in the worker threads: the import swaps warning filters, which is not thread-safe
         key = json.dumps(config, sort_keys=True, default=str)
         with _quiet_stderr():
             if len(runs) == 1:
-                return [self._call(key, runs[0], action, call)]
+                return [self._call(key, runs[0], call, fresh)]
             with ThreadPoolExecutor(max_workers=min(len(runs), 4)) as pool:
-                return list(pool.map(lambda run: self._call(key, run, action, call), runs))
+                return list(pool.map(lambda run: self._call(key, run, call, fresh), runs))
 
-    def _call(self, key: str, run: _Run, action: str, call: Callable[[Source], T]) -> T:
-        reported: list[str] = []
-        with _connector_errors(self.connector, action, run.config, reported):
-            # Keyed by the caller's config: a sheet's copy lives in a new temporary folder on every call.
-            source = self._sources.get(f"{key}#{run.stream}")
-            if source is None:
-                source = self._sources[f"{key}#{run.stream}"] = _get_source(self.connector, run.config)
-            else:
-                source.set_config(run.config, validate=False)
-            _record_connector_errors(source, reported)
+    def _call(self, key: str, run: _Run, call: Callable[[Source], T], fresh: bool) -> T:
+        # Keyed by the caller's config: a sheet's copy lives in a new temporary folder on every call.
+        slot = f"{key}#{run.stream}"
+        kept = None if fresh else self._sources.get(slot)
+        if kept is None:
+            with _connector_errors(self.connector, run.config):
+                created = _get_source(self.connector, run.config)
+            kept = self._sources[slot] = (created, _record_connector_errors(created))
+        source, reported = kept
+        reported.clear()
+        with _connector_errors(self.connector, run.config, reported):
+            source.set_config(run.config, validate=False)
             return call(source)
