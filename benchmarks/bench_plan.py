@@ -106,7 +106,10 @@ def bench_read(runs: int) -> tuple[float, float]:
 
     def raw() -> int:
         source = ab.get_source(
-            "source-file", config=config, pip_url=f"airbyte-source-file=={version}", install_root=install_root("source-file")
+            "source-file",
+            config=config,
+            pip_url=f"airbyte-source-file=={version}",
+            install_root=install_root("source-file"),
         )
         source.select_streams(["customers"])
         dataset = source.get_records("customers", limit=100)
@@ -135,11 +138,17 @@ def main() -> int:
     print()
     print("| benchmark | measured | target | met |")
     print("| --- | --- | --- | --- |")
-    print(f"| warm no-change plan, {sources} sources (median of {runs}) | {warm:.2f} s | ≤ 1.5 s | {'yes' if warm <= 1.5 else 'no'} |")
+    print(
+        f"| warm no-change plan, {sources} sources (median of {runs}) | {warm:.2f} s | ≤ 1.5 s | {'yes' if warm <= 1.5 else 'no'} |"
+    )
     ratio = parallel / serial
-    print(f"| cold plan, {cold} sources: parallelism 2 / serial | {parallel:.1f} s / {serial:.1f} s = {ratio:.2f}× | ≤ 0.6× | {'yes' if ratio <= 0.6 else 'no'} |")
+    print(
+        f"| cold plan, {cold} sources: parallelism 2 / serial | {parallel:.1f} s / {serial:.1f} s = {ratio:.2f}× | ≤ 0.6× | {'yes' if ratio <= 0.6 else 'no'} |"
+    )
     overhead = ours / raw
-    print(f"| sample read 100 records: ours / raw get_records (median of 3) | {ours:.2f} s / {raw:.2f} s = {overhead:.2f}× | ≤ 1.1× | {'yes' if overhead <= 1.1 else 'no'} |")
+    print(
+        f"| sample read 100 records: ours / raw get_records (median of 3) | {ours:.2f} s / {raw:.2f} s = {overhead:.2f}× | ≤ 1.1× | {'yes' if overhead <= 1.1 else 'no'} |"
+    )
     return 0
 
 
