@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
+from .checks.names import source_name
 from .checks.secrets import spec_secret_names
 from .connectors.errors import ConnectorError
 from .definitions import Definition, load_definitions
@@ -45,15 +46,43 @@ def cache_dir(project: Project) -> Path:
 def make_plan(project: Project, options: PlanOptions = PlanOptions()) -> PlanResult:
     definitions, diagnostics = load_definitions(project, options.paths)
     states = read_all_states(project.state_dir)
-    wanted = _wanted(options, definitions, states)
+    wanted = _wanted(options, definitions, states) | _wanted_broken(options, diagnostics)
     by_name = {d.name: d for d in definitions if d.name in wanted}
     env = load_env(project.root)
-    names = sorted(set(by_name) | {n for n in states if n in wanted and not options.paths})
+    # An invalid definition is still there: it must never read as "deleted", so it becomes an error entry.
+    broken: dict[str, Diagnostic] = {}
+    for d in diagnostics:
+        if d.path.endswith((".yaml", ".yml")):
+            broken.setdefault(source_name(Path(d.path)), d)
+    names = sorted(set(by_name) | {n for n in states if n in wanted and not options.paths} | (set(broken) & wanted))
+
+    def one(name: str) -> SourcePlan:
+        if name in broken:
+            return _invalid(name, broken[name], states.get(name))
+        return _plan_one(project, name, by_name.get(name), states.get(name), env, options.refresh)
+
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-        plans = list(
-            pool.map(lambda n: _plan_one(project, n, by_name.get(n), states.get(n), env, options.refresh), names)
-        )
+        plans = list(pool.map(one, names))
     return PlanResult(Plan(sources=tuple(plans)), tuple(diagnostics))
+
+
+def _invalid(name: str, first: Diagnostic, state: AppliedState | None) -> SourcePlan:
+    where = Location(path=first.path, line=first.line, col=first.col)
+    message = Message(
+        level="error", text=f"definition is invalid: {first.message} (run `bmad-gitops validate`)", where=where
+    )
+    return failed_source(
+        name, None, message, type_=state.type if state else "", connector=state.connector if state else ""
+    )
+
+
+def _wanted_broken(options: PlanOptions, diagnostics: Sequence[Diagnostic]) -> set[str]:
+    names = {source_name(Path(d.path)) for d in diagnostics if d.path.endswith((".yaml", ".yml"))}
+    if options.targets:
+        names &= set(options.targets)
+    if options.changed is not None:
+        names &= options.changed
+    return names
 
 
 def _wanted(options: PlanOptions, definitions: Sequence[Definition], states: Mapping[str, AppliedState]) -> set[str]:

@@ -37,9 +37,10 @@ class DetailLine:
 
 
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
-    shown = [s for s in plan.sources if has_something_to_say(s)]
+    shown = [s for s in plan.sources if s.action != "skip" and has_something_to_say(s)]
+    skipped = _skipped_lines(plan)
     if not shown:
-        return NO_CHANGES + "\n"
+        return NO_CHANGES + "\n" + "".join(line + "\n" for line in skipped)
     paint = _painter(color)
     lines = [
         "bmad-gitops will perform the following actions:"
@@ -56,7 +57,18 @@ def render_plan_text(plan: Plan, *, color: bool = False) -> str:
         lines.extend(" " * 6 + message_line(m, paint) for m in source.messages)
     lines.append("")
     lines.append(summary_line(plan, paint))
+    lines.extend(skipped)
     return "\n".join(lines) + "\n"
+
+
+def _skipped_lines(plan: Plan) -> list[str]:
+    """Sources with no live backend: one line each after the plan, so they never hide a real change."""
+    lines = []
+    for source in plan.sources:
+        if source.action == "skip":
+            reason = source.messages[0].text.removeprefix("skipped: ") if source.messages else "no live backend"
+            lines.append(f"Skipped {source.name} ({source.connector}): {reason}")
+    return lines
 
 
 def has_something_to_say(source: SourcePlan) -> bool:
