@@ -26,6 +26,8 @@ def spec_secret_names() -> frozenset[str]:
     """Every property name that any vendored connector spec marks as a secret."""
     names: set[str] = set()
     folder = packaged("schemas", "connectors")
+    if not folder.is_dir():
+        return frozenset()
     for entry in folder.iterdir():
         if entry.name.endswith(".json"):
             _collect_secrets(json.loads(entry.read_text(encoding="utf-8")), names)

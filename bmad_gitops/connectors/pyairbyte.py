@@ -12,12 +12,13 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TextIO, TypeVar
 from urllib.parse import unquote
 
 from bmad_gitops.catalog import Catalog, catalog_from_json_schemas
@@ -208,6 +209,59 @@ def _record_connector_errors(source: Source) -> list[str]:
     return reported
 
 
+class _StderrRedirect:
+    """One process-wide redirect of fd 2, shared by every thread that runs a connector.
+
+    `plan --parallelism N` discovers sources in threads; if each thread swapped fd 2 on its own, one thread
+    would restore (and close) what another was still writing to. So the first thread in redirects and the
+    last one out restores.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._sink: IO[str] | None = None
+        self._saved_fd: int | None = None
+        self._saved_stderr: TextIO | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            logs = cache_dir() / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            target = logs / "connector-stderr.log"
+            mode = "w" if target.exists() and target.stat().st_size > _STDERR_LOG_MAX_BYTES else "a"
+            sink = self._sink = open(target, mode, encoding="utf-8")  # noqa: SIM115 - closed in leave()
+            sys.stderr.flush()
+            try:
+                self._saved_fd = os.dup(2)
+            except OSError:  # no file descriptor 2 (e.g. pythonw): the Python-level redirect is all we can do
+                self._saved_fd = None
+            if self._saved_fd is not None:
+                os.dup2(sink.fileno(), 2)
+            self._saved_stderr = sys.stderr
+            sys.stderr = sink
+
+    def leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users > 0 or self._sink is None:
+                return
+            self._sink.flush()
+            if self._saved_stderr is not None:
+                sys.stderr = self._saved_stderr
+            if self._saved_fd is not None:
+                os.dup2(self._saved_fd, 2)
+                os.close(self._saved_fd)
+            self._sink.close()
+            self._sink = self._saved_fd = self._saved_stderr = None
+
+
+_STDERR = _StderrRedirect()
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Send stderr, ours and the connector subprocesses', to a log file while PyAirbyte runs.
@@ -215,26 +269,11 @@ def _quiet_stderr() -> Iterator[None]:
     PyAirbyte prints install progress and connector errors with rich, and connectors inherit our stderr for
     noise such as nltk's `[nltk_data] Error loading …`. Users get our one-line ConnectorError instead.
     """
-    logs = cache_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    target = logs / "connector-stderr.log"
-    mode = "w" if target.exists() and target.stat().st_size > _STDERR_LOG_MAX_BYTES else "a"
-    with open(target, mode, encoding="utf-8") as sink:
-        sys.stderr.flush()
-        try:
-            saved: int | None = os.dup(2)
-        except OSError:  # no file descriptor 2 (e.g. pythonw): the Python-level redirect is all we can do
-            saved = None
-        if saved is not None:
-            os.dup2(sink.fileno(), 2)
-        try:
-            with contextlib.redirect_stderr(sink):
-                yield
-        finally:
-            sink.flush()
-            if saved is not None:
-                os.dup2(saved, 2)
-                os.close(saved)
+    _STDERR.enter()
+    try:
+        yield
+    finally:
+        _STDERR.leave()
 
 
 @contextlib.contextmanager
