@@ -110,7 +110,7 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
             return fail(
                 "BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file"
             )
-        problem = _inspect(node, display)
+        problem = _inspect(node, display, "&" in text)
         if problem:
             return [problem]
         data = loader.construct_document(node)
@@ -123,7 +123,8 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
         return fail("BG001", str(exc).splitlines()[0], "fix the YAML syntax")
     except RecursionError:
         return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
-    except ValueError as exc:  # PyYAML's int() on a 5,000-digit number, and the like
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors on odd explicit tags (`!!int` with no value, `!!bool x`) or 5,000-digit numbers
         return fail("BG001", f"a value cannot be read: {str(exc).splitlines()[0][:120]}", "shorten or quote the value")
     finally:
         loader.dispose()
@@ -154,8 +155,50 @@ def _flow_depth_exceeds(text: str) -> int | None:
     return None
 
 
-def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
-    """One iterative pass: duplicate keys, depth, and how many nodes the aliases expand to."""
+def _inspect(root: yaml.Node, display: str, has_anchors: bool) -> Diagnostic | None:
+    """Duplicate keys and depth, plus alias expansion when the text has anchors at all."""
+    if not has_anchors:
+        return _inspect_tree(root, display)
+    return _inspect_graph(root, display)
+
+
+def _inspect_tree(root: yaml.Node, display: str) -> Diagnostic | None:
+    """Without anchors the nodes form a tree: one lean pass for duplicate keys and depth."""
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    mapping, sequence, scalar = yaml.MappingNode, yaml.SequenceNode, yaml.ScalarNode
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return _at(display, node, "BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
+        if isinstance(node, mapping):
+            seen: dict[str, yaml.Node] = {}
+            for k, v in node.value:
+                if type(k) is scalar:
+                    if k.value in seen and k.tag != "tag:yaml.org,2002:merge":
+                        return _duplicate(display, k, seen[k.value])
+                    seen[k.value] = k
+                else:
+                    stack.append((k, depth + 1))
+                if type(v) is not scalar:
+                    stack.append((v, depth + 1))
+        elif isinstance(node, sequence):
+            stack.extend((c, depth + 1) for c in node.value if type(c) is not scalar)
+    return None
+
+
+def _duplicate(display: str, key: yaml.Node, first: yaml.Node) -> Diagnostic:
+    line = first.start_mark.line + 1
+    return _at(
+        display,
+        key,
+        "BG003",
+        f"duplicate key '{key.value}' (first defined on line {line})",
+        "remove one of the two keys",
+    )
+
+
+def _inspect_graph(root: yaml.Node, display: str) -> Diagnostic | None:
+    """With anchors, shared nodes make a graph: also count what the aliases expand to, and refuse cycles."""
     expanded: dict[int, int] = {}
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     on_path: set[int] = set()
@@ -186,14 +229,7 @@ def _inspect(root: yaml.Node, display: str) -> Diagnostic | None:
             for k, _ in node.value:
                 if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
                     if k.value in seen:
-                        first = seen[k.value].start_mark.line + 1
-                        return _at(
-                            display,
-                            k,
-                            "BG003",
-                            f"duplicate key '{k.value}' (first defined on line {first})",
-                            "remove one of the two keys",
-                        )
+                        return _duplicate(display, k, seen[k.value])
                     seen[k.value] = k
         on_path.add(key)
         stack.append((node, depth, True))

@@ -25,7 +25,11 @@ class Project:
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the root when inside it."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return path.relative_to(self.root).as_posix()  # the common case, with no file-system call
+        except ValueError:
+            pass
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
 

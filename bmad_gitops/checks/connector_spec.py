@@ -13,14 +13,12 @@ from ..packaged import packaged
 
 @cache
 def _spec_validator(connector: str) -> Callable[[Any], Any] | None:
-    import json
-
-    import fastjsonschema
+    from ..compiled import compiled_validator
 
     entry = packaged("schemas", "connectors", f"{connector}.json")
     if not entry.is_file():
         return None
-    return fastjsonschema.compile(json.loads(entry.read_text(encoding="utf-8")))  # type: ignore[no-any-return]
+    return compiled_validator(connector, entry.read_text(encoding="utf-8"))
 
 
 def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:

@@ -19,17 +19,21 @@ SCHEMA_FILE = "source.schema.json"
 
 
 @cache
+def schema_text(name: str = SCHEMA_FILE) -> str:
+    return packaged("schemas", name).read_text(encoding="utf-8")
+
+
+@cache
 def load_schema(name: str = SCHEMA_FILE) -> dict[str, Any]:
-    text = packaged("schemas", name).read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    schema: dict[str, Any] = json.loads(schema_text(name))
     return schema
 
 
 @cache
 def _fast_validator(name: str) -> Callable[[Any], Any]:
-    import fastjsonschema
+    from ..compiled import compiled_validator
 
-    return fastjsonschema.compile(load_schema(name))  # type: ignore[no-any-return]
+    return compiled_validator(name, schema_text(name))
 
 
 def schema_findings(data: Any, name: str = SCHEMA_FILE) -> list[Finding]:

@@ -12,7 +12,10 @@ from ..lineage.stories import StoryIndex
 
 def story_findings(data: dict[str, Any], index: StoryIndex, root: Path) -> list[Finding]:
     found = []
-    for position, story_id in enumerate(data.get("stories") or []):
+    listed = data.get("stories")
+    if not isinstance(listed, list):  # a wrong type is the schema's to report
+        return []
+    for position, story_id in enumerate(listed):
         if not isinstance(story_id, str):
             continue
         matches = index.by_id(story_id)

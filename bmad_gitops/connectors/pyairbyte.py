@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TextIO, TypeVar
 from urllib.parse import unquote
 
+from bmad_gitops.cachedir import cache_dir
 from bmad_gitops.catalog import Catalog, catalog_from_json_schemas
 from bmad_gitops.connectors.errors import ConnectorError
 
@@ -41,15 +42,6 @@ _VALUE_SEPARATORS = re.compile(r"[/?&=:@#;,\s]+")
 
 
 # ── where connectors live ────────────────────────────────────────────────────────────────────────────────────────
-
-
-def cache_dir() -> Path:
-    """`$BMAD_GITOPS_CACHE`, else `$XDG_CACHE_HOME/bmad-gitops`, else `~/.cache/bmad-gitops`."""
-    own = os.environ.get("BMAD_GITOPS_CACHE")
-    if own:
-        return Path(own).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "bmad-gitops"
 
 
 def pinned_version(name: str) -> str:
