@@ -6,6 +6,7 @@ A source that fails keeps its old state; the others are applied. Nothing is writ
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from .connectors.errors import ConnectorError
 from .definitions import Definition, load_definitions
 from .model import AppliedState, ChangeLogEntry, Plan, SourcePlan, StreamProfile
 from .project import Project
-from .resolve import ResolveError, load_env, resolve
+from .resolve import ResolvedSource, ResolveError, load_env, resolve
 from .state import apply_lock, delete_state, file_sha, read_state, state_path, write_state
 
 Outcome = Literal["applied", "unchanged", "deleted", "failed", "skipped"]
@@ -38,12 +39,23 @@ class SourceResult:
     detail: str = ""
     profiles: tuple[StreamProfile, ...] = ()
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    events: tuple[Any, ...] = ()  # OpenLineage RunEvents of the test extraction
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: list[SourceResult]
+    lineage_docs: tuple[Path, ...] = ()
+    stories_updated: tuple[Path, ...] = ()
+    events_sent_to: str = ""
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ApplyOptions:
     sample: int = 100
     today: str = ""  # YYYY-MM-DD for the change log
+    update_stories: bool = False
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -84,16 +96,41 @@ def apply_plan(
     plan: Plan,
     options: ApplyOptions,
     progress: Callable[[str], None] = lambda _: None,
-) -> list[SourceResult]:
+) -> ApplyReport:
     with apply_lock(project.root / ".bmad-gitops"):
         check_fresh(project, plan)
-        definitions = {d.name: d for d in load_definitions(project)[0]}
+        definitions = load_definitions(project)[0]
+        by_name = {d.name: d for d in definitions}
         env = load_env(project.root)
         results = []
         for source in plan.sources:
             progress(source.name)
-            results.append(_apply_one(project, source, definitions.get(source.name), env, options))
-        return results
+            results.append(_apply_one(project, source, by_name.get(source.name), env, options))
+        return _publish(project, definitions, results, options)
+
+
+def _publish(
+    project: Project, definitions: list[Definition], results: list[SourceResult], options: ApplyOptions
+) -> ApplyReport:
+    """After the state is written: OpenLineage events, then lineage docs. Neither can undo an applied source."""
+    from .lineage.docs import LineageDocsError
+    from .lineage.openlineage import LineageEmitError, emit
+    from .lineage.refresh import refresh_lineage
+
+    warnings = []
+    sent_to = ""
+    events = [e for r in results for e in r.events]
+    if events:
+        try:
+            sent_to = emit(events, project.root)
+        except LineageEmitError as exc:
+            warnings.append(f"OpenLineage events not sent: {exc}")
+    try:
+        lineage = refresh_lineage(project, definitions, update_stories=options.update_stories)
+    except LineageDocsError as exc:
+        warnings.append(f"lineage docs not written: {exc}")
+        return ApplyReport(results, events_sent_to=sent_to, warnings=tuple(warnings))
+    return ApplyReport(results, lineage.docs, lineage.stories, sent_to, tuple(warnings))
 
 
 def _apply_one(
@@ -115,21 +152,24 @@ def _apply_one(
         return SourceResult(source.name, "failed", "definition disappeared after planning")
     try:
         resolved = resolve(definition, env)
-        profiles, samples = _extract(project, definition, resolved, source.catalog, options.sample)
-    except (ResolveError, ConnectorError) as exc:
+    except ResolveError as exc:
         return SourceResult(source.name, "failed", str(exc))
+    started = _now()
+    try:
+        profiles, samples = _extract(project, definition, resolved, source.catalog, options.sample)
+    except ConnectorError as exc:
+        events = _events(project, source, definition, resolved, (), started, str(exc))
+        return SourceResult(source.name, "failed", str(exc), events=events)
     limit = float((definition.data.get("extraction") or {}).get("max_violation_rate", 0.0))
     over = [p for p in profiles if p.records and p.violations / p.records > limit]
     if over:
         worst = over[0]
-        return SourceResult(
-            source.name,
-            "failed",
-            f"test extraction: {worst.violations} of {worst.records} records in stream {worst.stream} break the discovered schema "
-            f"(max_violation_rate {limit}); old state kept",
-            profiles,
-            samples,
+        detail = (
+            f"test extraction: {worst.violations} of {worst.records} records in stream {worst.stream} break the "
+            f"discovered schema (max_violation_rate {limit}); old state kept"
         )
+        events = _events(project, source, definition, resolved, profiles, started, detail)
+        return SourceResult(source.name, "failed", detail, profiles, samples, events)
     old = read_state(project.state_dir, source.name)
     state = AppliedState(
         source=source.name,
@@ -145,11 +185,33 @@ def _apply_one(
         changelog=(*(old.changelog if old else ()), *changelog_entries(source, options.today)),
     )
     changed = write_state(project.state_dir, state)
-    return SourceResult(source.name, "applied" if changed else "unchanged", "", profiles, samples)
+    events = _events(project, source, definition, resolved, profiles, started, None)
+    return SourceResult(source.name, "applied" if changed else "unchanged", "", profiles, samples, events)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def _events(
+    project: Project,
+    source: SourcePlan,
+    definition: Definition,
+    resolved: ResolvedSource,
+    profiles: Sequence[StreamProfile],
+    started: datetime.datetime,
+    error: str | None,
+) -> tuple[Any, ...]:
+    """START and COMPLETE (or FAIL) for this source's test extraction; built here, sent once after the run."""
+    from .lineage.openlineage import ExtractionRun, extraction_events, git_source_location
+
+    run = ExtractionRun.from_plan(source, resolved.public_config, tuple(profiles), definition.display)
+    code = git_source_location(project.root, definition.display)
+    return tuple(extraction_events(run, root=project.root, started=started, finished=_now(), error=error, code=code))
 
 
 def _extract(
-    project: Project, definition: Definition, resolved: Any, streams: Sequence[Stream], sample: int
+    project: Project, definition: Definition, resolved: ResolvedSource, streams: Sequence[Stream], sample: int
 ) -> tuple[tuple[StreamProfile, ...], dict[str, list[dict[str, Any]]]]:
     from .connectors.registry import backend_for
     from .discovery import connector_config

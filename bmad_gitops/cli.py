@@ -248,7 +248,12 @@ def plan(
     help="Records read per stream in the test extraction (default: the definition's extraction.sample, else 100).",
 )
 @click.option("--show-sample", is_flag=True, help="Print a few sampled records (sensitive columns masked).")
-def apply(plan_file: Path | None, auto_approve: bool, sample: int | None, show_sample: bool) -> int:
+@click.option(
+    "--update-stories", is_flag=True, help="Maintain a marked 'Data Sources' block in each linked BMad story."
+)
+def apply(
+    plan_file: Path | None, auto_approve: bool, sample: int | None, show_sample: bool, update_stories: bool
+) -> int:
     """Apply PLAN_FILE exactly, or plan first and ask; run test extractions and record the applied state."""
     _require_live()
     import datetime
@@ -283,13 +288,36 @@ def apply(plan_file: Path | None, auto_approve: bool, sample: int | None, show_s
             if not click.confirm("Apply these changes?", default=False):
                 click.echo("Apply cancelled.")
                 return 1
-    options = ApplyOptions(sample=sample or 100, today=datetime.date.today().isoformat())
+    options = ApplyOptions(sample=sample or 100, today=datetime.date.today().isoformat(), update_stories=update_stories)
     try:
-        results = apply_plan(project, the_plan, options, progress=_progress_printer())
+        report = apply_plan(project, the_plan, options, progress=_progress_printer())
     except (StalePlanError, StateLockedError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(render_apply_text(results, show_samples=show_sample), nl=False)
-    return 1 if any(r.outcome == "failed" for r in results) else 0
+    click.echo(render_apply_text(report, show_samples=show_sample, root=project.root), nl=False)
+    return 1 if any(r.outcome == "failed" for r in report.results) else 0
+
+
+@cli.command()
+@click.option(
+    "--update-stories", is_flag=True, help="Maintain a marked 'Data Sources' block in each linked BMad story."
+)
+def lineage(update_stories: bool) -> int:
+    """Rebuild docs/lineage/ from the applied state and the BMad stories, touching no source."""
+    _require_live()
+    from .definitions import load_definitions
+    from .lineage.docs import LineageDocsError
+    from .lineage.refresh import refresh_lineage
+
+    project = _project()
+    try:
+        result = refresh_lineage(project, load_definitions(project)[0], update_stories=update_stories)
+    except LineageDocsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in (*result.docs, *result.stories):
+        click.echo(f"updated {project.display(path)}")
+    if not result.docs and not result.stories:
+        click.echo("Lineage docs are up to date.")
+    return 0
 
 
 def _color() -> bool:

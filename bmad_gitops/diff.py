@@ -284,13 +284,12 @@ def _drift_messages(desired: Desired, drift: Sequence[ColumnChange]) -> list[Mes
     breaking = [c for c in drift if c.breaking]
     if not breaking:
         return []
-    stories = f"; affects stories {', '.join(desired.stories)}" if desired.stories else ""
     count = f"{len(breaking)} breaking drift change{'s' if len(breaking) > 1 else ''}"
     if desired.on_drift == "freeze":
         return [
             Message(
                 level="error",
-                text=f"{count} under on_drift: freeze{stories}; update the definition or set on_drift: evolve",
+                text=f"{count} under on_drift: freeze; update the definition or set on_drift: evolve",
                 where=Location(path=desired.path),
             )
         ]
@@ -298,8 +297,8 @@ def _drift_messages(desired: Desired, drift: Sequence[ColumnChange]) -> list[Mes
         return [
             Message(
                 level="warning",
-                text=f"{count}; apply will accept it (on_drift: warn){stories}",
+                text=f"{count}; apply will accept it (on_drift: warn)",
                 where=Location(path=desired.path),
             )
         ]
-    return [Message(level="info", text=f"{count} accepted at apply (on_drift: evolve){stories}")]
+    return [Message(level="info", text=f"{count} accepted at apply (on_drift: evolve)")]

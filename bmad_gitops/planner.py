@@ -18,6 +18,7 @@ from .connectors.errors import ConnectorError
 from .definitions import Definition, load_definitions
 from .diagnostics import Diagnostic
 from .diff import Desired, Expectation, failed_source, plan_source
+from .lineage.stories import story_sort_key
 from .model import AppliedState, Location, Message, Plan, SourcePlan
 from .project import Project
 from .resolve import ResolvedSource, ResolveError, load_env, resolve
@@ -49,6 +50,7 @@ def make_plan(project: Project, options: PlanOptions = PlanOptions()) -> PlanRes
     wanted = _wanted(options, definitions, states) | _wanted_broken(options, diagnostics)
     by_name = {d.name: d for d in definitions if d.name in wanted}
     env = load_env(project.root)
+    cited = _citing_stories(project)
     # An invalid definition is still there: it must never read as "deleted", so it becomes an error entry.
     broken: dict[str, Diagnostic] = {}
     for d in diagnostics:
@@ -59,7 +61,7 @@ def make_plan(project: Project, options: PlanOptions = PlanOptions()) -> PlanRes
     def one(name: str) -> SourcePlan:
         if name in broken:
             return _invalid(name, broken[name], states.get(name))
-        return _plan_one(project, name, by_name.get(name), states.get(name), env, options.refresh)
+        return _plan_one(project, name, by_name.get(name), states.get(name), env, options.refresh, cited.get(name, ()))
 
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
         plans = list(pool.map(one, names))
@@ -93,6 +95,16 @@ def _wanted(options: PlanOptions, definitions: Sequence[Definition], states: Map
     return wanted
 
 
+def _citing_stories(project: Project) -> dict[str, tuple[str, ...]]:
+    """Story ids that cite each source, so plan can say which stories a breaking change hits."""
+    from .lineage.stories import find_stories
+
+    index = find_stories(project.root, project.stories_dir)
+    return {
+        source: tuple(sorted({c.story_id for c in citations})) for source, citations in index.cited_sources().items()
+    }
+
+
 def _plan_one(
     project: Project,
     name: str,
@@ -100,6 +112,7 @@ def _plan_one(
     state: AppliedState | None,
     env: Mapping[str, str],
     refresh: bool,
+    cited: tuple[str, ...] = (),
 ) -> SourcePlan:
     from .connectors.registry import is_supported, known_version, unsupported_reason
 
@@ -119,7 +132,7 @@ def _plan_one(
         return failed_source(
             name, None, Message(level="error", text=str(exc)), type_=str(definition.data["type"]), connector=connector
         )
-    desired = desired_from(definition, resolved)
+    desired = desired_from(definition, resolved, cited)
     version = known_version(connector)
     live: Catalog | None = None
     if refresh or state is None:
@@ -152,7 +165,7 @@ def _keys(value: object) -> set[str]:
     return set()
 
 
-def desired_from(definition: Definition, resolved: ResolvedSource) -> Desired:
+def desired_from(definition: Definition, resolved: ResolvedSource, cited: tuple[str, ...] = ()) -> Desired:
     return Desired(
         name=definition.name,
         type=str(definition.data["type"]),
@@ -163,7 +176,7 @@ def desired_from(definition: Definition, resolved: ResolvedSource) -> Desired:
         public_config=resolved.public_config,
         secret_refs=resolved.secret_refs,
         on_drift=definition.on_drift,
-        stories=definition.stories,
+        stories=tuple(sorted(set(definition.stories) | set(cited), key=story_sort_key)),
         expectations=_expectations(definition),
     )
 

@@ -21,13 +21,14 @@ rm -rf "$DEMO" && mkdir -p "$DEMO"
 cp -r sources data "$DEMO"/
 [ -d docs/stories ] && mkdir -p "$DEMO/docs" && cp -r docs/stories "$DEMO/docs/"
 [ -f bmad-gitops.yaml ] && cp bmad-gitops.yaml "$DEMO"/
+[ -d .bmad-core ] && cp -r .bmad-core "$DEMO"/
 cd "$DEMO" && git init -q . && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo start"
 
 step "bmad-gitops plan   (in build/demo: nothing applied yet; the first run installs source-file once, then it is cached)"
 bmad-gitops plan --out plan.json || fail "plan"
 
-step "bmad-gitops apply plan.json   (test extraction, then the applied state is written to state/)"
-bmad-gitops apply plan.json --show-sample || fail "apply"
+step "bmad-gitops apply plan.json --update-stories   (test extraction, state/, lineage docs, OpenLineage events)"
+bmad-gitops apply plan.json --show-sample --update-stories || fail "apply"
 
 step "bmad-gitops plan   (again: nothing changed)"
 bmad-gitops plan --detailed-exitcode; [ $? -eq 0 ] || fail "a second plan should show no changes"
@@ -49,5 +50,11 @@ bmad-gitops plan --detailed-exitcode
 
 step "The same plan as a pull-request comment (Markdown)"
 bmad-gitops plan --format markdown > plan.md; head -12 plan.md
+
+step "Lineage docs written by apply (docs/lineage/, Mermaid included), and the story block it maintains"
+sed -n '1,30p' docs/lineage/customers.md
+echo "..."
+sed -n '/bmad-gitops:sources:start/,/bmad-gitops:sources:end/p' docs/stories/1.1.customer-master-import.md
 echo
-echo "Demo done. Look around in build/demo: state/ (the applied state, meant to be committed), plan.md."
+echo "Demo done. Look around in build/demo: state/ (the applied state, meant to be committed), docs/lineage/,"
+echo "plan.md (the PR comment) and .bmad-gitops/openlineage/events.jsonl (OpenLineage events)."

@@ -71,7 +71,7 @@ def test_dropped_column_and_type_change_are_breaking_and_freeze_errors() -> None
         ("name", "contraction", True, "string", None),
     ]
     assert plan.has_errors
-    assert "affects stories 1.2" in plan.messages[0].text
+    assert "on_drift: freeze" in plan.messages[0].text
 
 
 def test_warn_and_evolve_do_not_error() -> None:

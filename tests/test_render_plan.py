@@ -89,7 +89,6 @@ bmad-gitops will perform the following actions:
       + stream customers
           + customer_id  integer
           + email        string
-      affects stories 1.1
   ~ sales (file, source-file 0.5.39)        <- update
       ~ config_fingerprint: 1a2b3c4d -> 9f8e7d6c
       ~ password: (sensitive)
@@ -127,7 +126,6 @@ MIXED_MARKDOWN = """\
 + stream customers
 +     customer_id  integer
 +     email        string
-  affects stories 1.1
 ```
 
 </details>

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..envrefs import PURE_REF
 from ..model import AppliedState, StreamProfile
-from .stories import Story, StoryIndex, _id_sort_key, normalize_story_id
+from .stories import Story, StoryIndex, normalize_story_id, story_sort_key
 
 __all__ = [
     "GENERATED_MARKER",
@@ -64,7 +64,7 @@ def _story_links(state: AppliedState, stories: StoryIndex) -> list[_StoryLink]:
         if is_declared or cites:
             links.append(_StoryLink(story.id, story, is_declared, cites))
     found = {story.id for story in stories.stories}
-    missing = sorted(declared - found, key=_id_sort_key)
+    missing = sorted(declared - found, key=story_sort_key)
     return links + [_StoryLink(story_id, None, True, False) for story_id in missing]
 
 
@@ -296,7 +296,7 @@ def render_index(states: Sequence[AppliedState], stories: StoryIndex, *, doc_dir
     for state in ordered:
         for story_id in {normalize_story_id(s) for s in state.stories} - found:
             missing.setdefault(story_id, []).append(state.source)
-    for story_id in sorted(missing, key=_id_sort_key):
+    for story_id in sorted(missing, key=story_sort_key):
         used = [f"[{_label(n)}]({_link(_doc_name(n))})" for n in sorted(missing[story_id])]
         rows.append((_inline(story_id), _NONE, "not found", ", ".join(used)))
     if rows:
@@ -448,7 +448,7 @@ def _story_id_ref(story_id: str, stories: StoryIndex, doc_dir: Path) -> str:
 
 
 def _sort_id(story_id: str) -> tuple[tuple[int, str], ...]:
-    return _id_sort_key(normalize_story_id(story_id))
+    return story_sort_key(normalize_story_id(story_id))
 
 
 def _doc_name(source: str) -> str:

@@ -113,7 +113,7 @@ def _normalize_segment(segment: str) -> str:
     return f"{int(parts.group(1))}{parts.group(2).upper()}"
 
 
-def _id_sort_key(story_id: str) -> tuple[tuple[int, str], ...]:
+def story_sort_key(story_id: str) -> tuple[tuple[int, str], ...]:
     """Natural order, so 1.10 follows 1.9 and 1.2 < 1.2A < 1.2.1 < 1.3."""
     key: list[tuple[int, str]] = []
     for segment in story_id.split("."):
@@ -313,7 +313,7 @@ def find_stories(root: Path, stories_dir: Path | None = None) -> StoryIndex:
         if key not in seen:
             seen.add(key)
             found.extend(_scan_dir(directory, layout))
-    found.sort(key=lambda item: (_id_sort_key(item[0].id), str(item[0].path)))
+    found.sort(key=lambda item: (story_sort_key(item[0].id), str(item[0].path)))
     return StoryIndex(
         stories=tuple(story for story, _ in found),
         citations=tuple(citation for _, citations in found for citation in citations),

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
-from ..applier import SourceResult
+from ..applier import ApplyReport, SourceResult
 
 _MARK = {"applied": "✓", "unchanged": "=", "deleted": "-", "failed": "✗", "skipped": "·"}
 
 
-def render_apply_text(results: Sequence[SourceResult], *, show_samples: bool = False) -> str:
+def render_apply_text(report: ApplyReport, *, show_samples: bool = False, root: Path | None = None) -> str:
+    lines = _result_lines(report.results, show_samples)
+    shown = [_relative(p, root) for p in report.lineage_docs]
+    if shown:
+        lines.append(f"Lineage docs updated: {', '.join(shown)}")
+    if report.stories_updated:
+        lines.append(f"Stories updated: {', '.join(_relative(p, root) for p in report.stories_updated)}")
+    if report.events_sent_to:
+        lines.append(f"OpenLineage events: {report.events_sent_to}")
+    lines.extend(f"warning: {w}" for w in report.warnings)
+    return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    try:
+        return path.relative_to(root).as_posix() if root else str(path)
+    except ValueError:
+        return str(path)
+
+
+def _result_lines(results: Sequence[SourceResult], show_samples: bool) -> list[str]:
     lines = []
     for r in results:
         line = f"{_MARK[r.outcome]} {r.name}: {r.outcome}"
@@ -28,4 +49,4 @@ def render_apply_text(results: Sequence[SourceResult], *, show_samples: bool = F
         f"Apply complete: {counts['applied']} applied, {counts['deleted']} deleted, {counts['unchanged']} unchanged, "
         f"{counts['skipped']} skipped, {counts['failed']} failed."
     )
-    return "\n".join(lines) + "\n"
+    return lines

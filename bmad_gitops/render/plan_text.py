@@ -128,7 +128,7 @@ def source_detail(source: SourcePlan) -> tuple[DetailLine, ...]:
         for change in source.drift:
             note = f"{change.kind}, BREAKING" if change.breaking else change.kind
             lines.append(_change_line(change, 1, note=note))
-    if source.stories:
+    if source.stories and source.breaking_drift:
         lines.append(DetailLine(0, "", "affects stories " + ", ".join(source.stories)))
     return tuple(lines)
 

@@ -1,0 +1,63 @@
+"""Rebuild what apply publishes from the applied state: lineage docs, and (on request) the stories' source blocks.
+
+Used by `apply` after it writes state and by `bmad-gitops lineage`, which touches no source at all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..definitions import Definition
+from ..project import Project
+from ..state import read_all_states
+from .docs import write_lineage
+from .stories import StoryIndex, find_stories, update_story_block
+
+
+@dataclass(frozen=True)
+class LineageResult:
+    docs: tuple[Path, ...]
+    stories: tuple[Path, ...]
+
+
+def refresh_lineage(project: Project, definitions: list[Definition], *, update_stories: bool = False) -> LineageResult:
+    states = list(read_all_states(project.state_dir).values())
+    index = find_stories(project.root, project.stories_dir)
+    docs = write_lineage(
+        states,
+        index,
+        project.lineage_dir,
+        project.root,
+        {d.name: d.data for d in definitions},
+        {d.name: project.root / d.display for d in definitions},
+    )
+    touched = _update_stories(project, index, {s.source: s.stories for s in states}) if update_stories else []
+    return LineageResult(tuple(docs), tuple(touched))
+
+
+def _update_stories(project: Project, index: StoryIndex, declared: dict[str, tuple[str, ...]]) -> list[Path]:
+    """Keep each linked story's marked block listing its sources; every other byte stays as it was."""
+    by_story: dict[Path, set[str]] = {}
+    for source, ids in declared.items():
+        for story_id in ids:
+            for story in index.by_id(story_id):
+                by_story.setdefault(story.path, set()).add(source)
+    for source, citations in index.cited_sources().items():
+        if source in declared:
+            for citation in citations:
+                by_story.setdefault(citation.path, set()).add(source)
+    touched = []
+    for path, sources in sorted(by_story.items()):
+        links = [
+            (name, Path(os.path.relpath(project.lineage_dir / f"{name}.md", path.parent)).as_posix())
+            for name in sorted(sources)
+        ]
+        raw = path.read_bytes()
+        text = raw.decode("utf-8", errors="surrogateescape")
+        updated = update_story_block(text, links)
+        if updated != text:
+            path.write_bytes(updated.encode("utf-8", errors="surrogateescape"))
+            touched.append(path)
+    return touched
