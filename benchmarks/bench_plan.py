@@ -37,7 +37,6 @@ config:
   url: data/s{i:03d}.csv
   provider:
     storage: local
-stories: ["1.{i}"]
 on_drift: warn
 """
 
