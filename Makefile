@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[live,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[live,dev]' --config-settings editable_mode=compat
 	touch $@
 
 demo: $(BIN)/.installed

@@ -13,7 +13,6 @@ import json
 import marshal
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
@@ -55,6 +54,8 @@ def _compile(schema_text: str, path: Path) -> CodeType | None:
         return None
     source += f"\n\nvalidate = {root.group(1)}\n"
     code = compile(source, str(path.with_suffix(".py")), "exec")
+    import tempfile  # only when compiling: most runs load the cached code
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
