@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -290,7 +291,8 @@ def apply(
                 return 1
     options = ApplyOptions(sample=sample or 100, today=datetime.date.today().isoformat(), update_stories=update_stories)
     try:
-        report = apply_plan(project, the_plan, options, progress=_progress_printer())
+        with _progress(len(the_plan.sources)) as progress:
+            report = apply_plan(project, the_plan, options, progress=progress)
     except (StalePlanError, StateLockedError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(render_apply_text(report, show_samples=show_sample, root=project.root), nl=False)
@@ -326,14 +328,27 @@ def _color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-def _progress_printer() -> Callable[[str], None]:
-    def show(name: str) -> None:
-        if _color():
-            click.echo(click.style(f"… applying {name}", dim=True))
-        else:
-            click.echo(f"applying {name}")
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[str], None]]:
+    """A rich progress bar on a terminal; plain `applying NAME` lines in logs, pipes and under NO_COLOR."""
+    if not _color():
+        yield lambda name: click.echo(f"applying {name}")
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
-    return show
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as bar:
+        task = bar.add_task("applying", total=total)
+        started = 0
+
+        def show(name: str) -> None:
+            nonlocal started
+            bar.update(task, description=f"applying {name}", completed=started)
+            started += 1
+
+        yield show
+        bar.update(task, completed=total)
 
 
 def _changed_since(project: Project, ref: str) -> frozenset[str]:

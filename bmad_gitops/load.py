@@ -123,9 +123,14 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
         return fail("BG001", str(exc).splitlines()[0], "fix the YAML syntax")
     except RecursionError:
         return fail("BG008", f"nesting is deeper than {MAX_DEPTH} levels", "flatten the structure")
-    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as exc:
-        # PyYAML's constructors on odd explicit tags (`!!int` with no value, `!!bool x`) or 5,000-digit numbers
-        return fail("BG001", f"a value cannot be read: {str(exc).splitlines()[0][:120]}", "shorten or quote the value")
+    except _CONSTRUCT_ERRORS as exc:
+        # PyYAML's constructors on odd explicit tags (`!!int` with no value, `!!bool x`), impossible dates or
+        # 5,000-digit numbers: find the scalar that fails, so the error stands at its value.
+        line, col = _unreadable_scalar(text, node) or (1, 1)
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        return fail(
+            "BG001", f"a value cannot be read: {reason}", "quote the value to keep it as text, or fix it", line, col
+        )
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -138,6 +143,30 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
             node.start_mark.column + 1,
         )
     return Document(display, text, node, data)
+
+
+_CONSTRUCT_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
+
+
+def _unreadable_scalar(text: str, root: yaml.Node | None) -> tuple[int, int] | None:
+    """The position of the first scalar PyYAML cannot construct on its own (only runs on the error path)."""
+    if root is None:
+        return None
+    loader = _BaseLoader(text)
+    try:
+        stack = [root]
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node, deep=True)
+                except (yaml.YAMLError, *_CONSTRUCT_ERRORS):
+                    return node.start_mark.line + 1, node.start_mark.column + 1
+            else:
+                stack.extend(_children(node))
+    finally:
+        loader.dispose()
+    return None
 
 
 def _flow_depth_exceeds(text: str) -> int | None:
@@ -252,13 +281,15 @@ def _at(display: str, node: yaml.Node, code: str, message: str, hint: str) -> Di
 _TRUTHY = {"true", "yes", "on", "y"}
 
 
-def _key_matches(key: yaml.Node, part: str | int) -> bool:
-    """Does this key node hold `part`? YAML 1.1 reads `on:` as the boolean True, so compare as PyYAML does."""
+def _key_matches(key: yaml.Node, part: str | int | None) -> bool:
+    """Does this key node hold `part`? YAML 1.1 reads `on:` as True and `~:` as None, so compare as PyYAML does."""
     if not isinstance(key, yaml.ScalarNode):
         return False
     if isinstance(part, bool):
-        return key.tag == "tag:yaml.org,2002:bool" and (key.value.lower() in _TRUTHY) == part
-    return bool(key.value == str(part))
+        return bool(key.tag == "tag:yaml.org,2002:bool" and (key.value.lower() in _TRUTHY) == part)
+    if part is None:
+        return bool(key.tag == "tag:yaml.org,2002:null")
+    return key.tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null") and bool(key.value == str(part))
 
 
 def locate(doc: Document, finding: Finding) -> Diagnostic:
@@ -268,9 +299,7 @@ def locate(doc: Document, finding: Finding) -> Diagnostic:
     for part in finding.where:
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode):
-            child = next(
-                ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None
-            )
+            child = next(((k, v) for k, v in node.value if _key_matches(k, part)), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
             child = (node.value[part], node.value[part])
         if child is None:

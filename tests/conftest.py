@@ -1,4 +1,4 @@
-"""Shared fixtures: a throwaway project root to validate definitions in, and a one-call way to do it."""
+"""Shared fixtures: a throwaway project root to validate definitions in, and one-call ways to do it."""
 
 from __future__ import annotations
 
@@ -14,39 +14,65 @@ from bmad_gitops.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 
-# (exit code, parsed `--format json` output)
-ValidateResult = tuple[int, dict[str, Any]]
-ValidateSource = Callable[..., ValidateResult]
+WriteSource = Callable[..., str]
+RunCli = Callable[..., tuple[int, str, str]]
+ValidateSource = Callable[..., tuple[int, dict[str, Any]]]
 
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project root (marked by `.git`) holding `data/customers.csv`, as the working directory."""
+    """A project root (marked by `.git`) with an empty sources/, the seed data files and the seed story ids
+    (BMad v4 stories 1.1, 1.2 and 2.1, citing nothing), as the working directory."""
     (tmp_path / ".git").mkdir()
-    (tmp_path / "data").mkdir()
-    shutil.copy(REPO / "data" / "customers.csv", tmp_path / "data" / "customers.csv")
     (tmp_path / "sources").mkdir()
+    (tmp_path / "data").mkdir()
+    for name in ("customers.csv", "api_logs.jsonl"):
+        shutil.copy(REPO / "data" / name, tmp_path / "data" / name)
+    stories = tmp_path / "docs" / "stories"
+    stories.mkdir(parents=True)
+    for story_id in ("1.1", "1.2", "2.1"):
+        (stories / f"{story_id}.seed.md").write_text(
+            f"# Story {story_id}: Seed\n\n## Status\n\nDone\n", encoding="utf-8"
+        )
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 @pytest.fixture
-def validate_source(project: Path, capsys: pytest.CaptureFixture[str]) -> ValidateSource:
-    """Write `content` (text or bytes) to `sources/<filename>` and validate that one file.
+def write_source(project: Path) -> WriteSource:
+    """Write `content` (text or bytes) to `sources/<filename>`; returns the path relative to the root."""
 
-    Returns the exit code and the JSON report; fails the test if the output is not JSON.
-    """
-
-    def run(content: str | bytes, filename: str = "customers.yaml") -> ValidateResult:
+    def write(content: str | bytes, filename: str = "customers.yaml") -> str:
         path = project / "sources" / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
+        return path.relative_to(project).as_posix()
+
+    return write
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
+    """Call `bmad-gitops ARGS...` in-process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main(["validate", "--format", "json", str(path.relative_to(project))])
-        out = capsys.readouterr().out
-        return code, json.loads(out)
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def validate_source(write_source: WriteSource, run_cli: RunCli) -> ValidateSource:
+    """Write one definition into sources/ and validate just that file: (exit code, `--format json` report)."""
+
+    def validate(content: str | bytes, filename: str = "customers.yaml") -> tuple[int, dict[str, Any]]:
+        code, out, _ = run_cli("validate", "--format", "json", write_source(content, filename))
+        return code, json.loads(out)
+
+    return validate
