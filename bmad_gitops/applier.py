@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -53,9 +54,10 @@ class ApplyReport:
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    sample: int = 100
+    sample: int | None = None  # None: the definition's extraction.sample, else 100
     today: str = ""  # YYYY-MM-DD for the change log
     update_stories: bool = False
+    parallelism: int = 4
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -102,10 +104,14 @@ def apply_plan(
         definitions = load_definitions(project)[0]
         by_name = {d.name: d for d in definitions}
         env = load_env(project.root)
-        results = []
-        for source in plan.sources:
+
+        def one(source: SourcePlan) -> SourceResult:
             progress(source.name)
-            results.append(_apply_one(project, source, by_name.get(source.name), env, options))
+            return _apply_one(project, source, by_name.get(source.name), env, options)
+
+        # Sources are independent (one state file each), and each extraction is its own connector process.
+        with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
+            results = list(pool.map(one, plan.sources))
         return _publish(project, definitions, results, options)
 
 
@@ -156,7 +162,8 @@ def _apply_one(
         return SourceResult(source.name, "failed", str(exc))
     started = _now()
     try:
-        profiles, samples = _extract(project, definition, resolved, source.catalog, options.sample)
+        sample = options.sample or int((definition.data.get("extraction") or {}).get("sample", 100))
+        profiles, samples = _extract(project, definition, resolved, source.catalog, sample)
     except ConnectorError as exc:
         events = _events(project, source, definition, resolved, (), started, str(exc))
         return SourceResult(source.name, "failed", str(exc), events=events)

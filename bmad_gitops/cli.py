@@ -252,8 +252,16 @@ def plan(
 @click.option(
     "--update-stories", is_flag=True, help="Maintain a marked 'Data Sources' block in each linked BMad story."
 )
+@click.option(
+    "--parallelism", type=click.IntRange(1, 64), default=4, show_default=True, help="Sources extracted at once."
+)
 def apply(
-    plan_file: Path | None, auto_approve: bool, sample: int | None, show_sample: bool, update_stories: bool
+    plan_file: Path | None,
+    auto_approve: bool,
+    sample: int | None,
+    show_sample: bool,
+    update_stories: bool,
+    parallelism: int,
 ) -> int:
     """Apply PLAN_FILE exactly, or plan first and ask; run test extractions and record the applied state."""
     _require_live()
@@ -289,7 +297,9 @@ def apply(
             if not click.confirm("Apply these changes?", default=False):
                 click.echo("Apply cancelled.")
                 return 1
-    options = ApplyOptions(sample=sample or 100, today=datetime.date.today().isoformat(), update_stories=update_stories)
+    options = ApplyOptions(
+        sample=sample, today=datetime.date.today().isoformat(), update_stories=update_stories, parallelism=parallelism
+    )
     try:
         with _progress(len(the_plan.sources)) as progress:
             report = apply_plan(project, the_plan, options, progress=progress)
