@@ -20,7 +20,7 @@ from .definitions import Definition, load_definitions
 from .model import AppliedState, ChangeLogEntry, Plan, SourcePlan, StreamProfile
 from .project import Project
 from .resolve import ResolvedSource, ResolveError, load_env, resolve
-from .state import apply_lock, delete_state, file_sha, read_state, state_path, write_state
+from .state import apply_lock, delete_state, file_sha, read_state, remove_leftover_temp_files, state_path, write_state
 
 Outcome = Literal["applied", "unchanged", "deleted", "failed", "skipped"]
 
@@ -101,6 +101,7 @@ def apply_plan(
 ) -> ApplyReport:
     with apply_lock(project.root / ".bmad-gitops"):
         check_fresh(project, plan)
+        remove_leftover_temp_files(project.state_dir)
         definitions = load_definitions(project)[0]
         by_name = {d.name: d for d in definitions}
         env = load_env(project.root)

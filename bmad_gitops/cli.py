@@ -210,7 +210,7 @@ def plan(
 ) -> int:
     """Show what apply would change: config vs applied state, live drift, config vs live."""
     _require_live()
-    from .planner import PlanOptions, make_plan
+    from .planner import PlanOptions, UnknownTargetError, make_plan
     from .render.diagnostics import render_text
     from .render.plan_json import render_plan_json
     from .render.plan_markdown import render_plan_markdown
@@ -219,7 +219,10 @@ def plan(
     project = _project()
     changed = _changed_since(project, changed_since) if changed_since else None
     options = PlanOptions(targets=targets, paths=paths, changed=changed, parallelism=parallelism, refresh=refresh)
-    result = make_plan(project, options)
+    try:
+        result = make_plan(project, options)
+    except UnknownTargetError as exc:  # exit 1, not 2: --detailed-exitcode gives 2 the meaning "changes"
+        raise click.ClickException(str(exc)) from None
     if result.diagnostics:
         click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
     if out is not None:

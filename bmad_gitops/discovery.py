@@ -1,13 +1,16 @@
 """Discovery with a cache: a warm, unchanged source starts no connector process at all.
 
 The key covers the connector version, the resolved config (secret values only as a hash, and the cache is
-local and git-ignored) and, for local files, their size, mtime and content hash.
+local and git-ignored) and, for local files, their path inside the project, size and content hash. Not the
+mtime: a fresh clone has new mtimes and the same data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +36,19 @@ def _local_files(source: ResolvedSource, root: Path) -> list[Path]:
 
 
 def cache_key(source: ResolvedSource, version: str, root: Path) -> str:
+    """Same inputs, same key, wherever the project lives: a clone or a CI checkout hits a restored cache."""
     digest = hashlib.sha256()
     digest.update(f"{source.call.connector}=={version}\n".encode())
     digest.update(json.dumps(reveal(source.config), sort_keys=True, default=str).encode())
     digest.update(repr(source.call.sheets).encode())
     for path in _local_files(source, root):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         try:
-            stat = path.stat()
-            digest.update(f"{path}:{stat.st_size}:{stat.st_mtime_ns}:".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            content = path.read_bytes()
+            digest.update(f"{name}:{len(content)}:".encode())
+            digest.update(hashlib.sha256(content).digest())
         except OSError:
-            digest.update(f"{path}:missing".encode())
+            digest.update(f"{name}:missing".encode())
     return digest.hexdigest()
 
 
@@ -59,7 +64,8 @@ def discover_cached(source: ResolvedSource, root: Path, cache_dir: Path, version
             path.unlink(missing_ok=True)
     catalog = backend_for(source.call.connector).discover(connector_config(source, root), sheets=source.call.sheets)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(catalog.model_dump_json(), encoding="utf-8")
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")  # unique: two plans may discover one source at once
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(catalog.model_dump_json())
+    os.replace(tmp, path)
     return catalog

@@ -34,6 +34,10 @@ class PlanOptions:
     refresh: bool = True
 
 
+class UnknownTargetError(Exception):
+    """--target named a source that has neither a definition nor a state."""
+
+
 @dataclass(frozen=True)
 class PlanResult:
     plan: Plan
@@ -47,7 +51,7 @@ def cache_dir(project: Project) -> Path:
 def make_plan(project: Project, options: PlanOptions = PlanOptions()) -> PlanResult:
     definitions, diagnostics = load_definitions(project, options.paths)
     states = read_all_states(project.state_dir)
-    wanted = _wanted(options, definitions, states) | _wanted_broken(options, diagnostics)
+    wanted = _wanted(options, definitions, states, diagnostics) | _wanted_broken(options, diagnostics)
     by_name = {d.name: d for d in definitions if d.name in wanted}
     env = load_env(project.root)
     cited = _citing_stories(project)
@@ -87,8 +91,18 @@ def _wanted_broken(options: PlanOptions, diagnostics: Sequence[Diagnostic]) -> s
     return names
 
 
-def _wanted(options: PlanOptions, definitions: Sequence[Definition], states: Mapping[str, AppliedState]) -> set[str]:
+def _wanted(
+    options: PlanOptions,
+    definitions: Sequence[Definition],
+    states: Mapping[str, AppliedState],
+    diagnostics: Sequence[Diagnostic],
+) -> set[str]:
     everything = {d.name for d in definitions} | set(states)
+    invalid = {source_name(Path(d.path)) for d in diagnostics if d.path.endswith((".yaml", ".yml"))}
+    unknown = sorted(set(options.targets) - everything - invalid)
+    if unknown:
+        known = ", ".join(sorted(everything)) or "none"
+        raise UnknownTargetError(f"unknown target '{unknown[0]}' (known sources: {known})")
     wanted = set(options.targets) & everything if options.targets else everything
     if options.changed is not None:
         wanted &= options.changed

@@ -84,6 +84,7 @@ def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; state is shared through git like any file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -97,6 +98,20 @@ def _atomic_write(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def remove_leftover_temp_files(state_dir: Path) -> list[Path]:
+    """Temp files of writes that were killed; only called under the apply lock, so none is in use."""
+    leftovers = sorted(state_dir.glob(".*.json.*.tmp")) if state_dir.is_dir() else []
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
 
 
 @contextmanager
