@@ -8,10 +8,9 @@ from pathlib import Path
 
 from .checks.names import duplicate_names, name_findings, source_name
 from .checks.paths import path_findings
-from .checks.placeholders import placeholder_findings
 from .checks.schema import schema_findings
-from .checks.secrets import secret_findings
 from .checks.stories import citation_diagnostics, story_findings
+from .checks.values import value_findings
 from .diagnostics import Diagnostic, Finding
 from .lineage.stories import StoryIndex, find_stories
 from .load import Document, locate, read_document
@@ -45,8 +44,11 @@ def _check_all(project: Project, targets: Sequence[Path], stories: StoryIndex) -
         return [d for path in targets for d in check_file(project, path, stories)]
     chunks = [list(targets[i::workers]) for i in range(workers)]
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_remember, initargs=(project, stories)) as pool:
-        return [d for part in pool.map(_check_chunk, chunks) for d in part]
+    # The parent checks the first share itself while the forked children check the rest.
+    with context.Pool(workers - 1, initializer=_remember, initargs=(project, stories)) as pool:
+        others = pool.map_async(_check_chunk, chunks[1:])
+        mine = [d for path in chunks[0] for d in check_file(project, path, stories)]
+        return mine + [d for part in others.get() for d in part]
 
 
 _WORK: tuple[Project, StoryIndex] | None = None
@@ -75,8 +77,7 @@ def definition_findings(doc: Document, path: Path, root: Path, stories: StoryInd
     data = doc.data
     findings = schema_findings(data)
     findings += story_findings(data, stories, root)
-    findings += secret_findings(data)
-    findings += placeholder_findings(data)
+    findings += value_findings(data)
     findings += name_findings(path, data)
     findings += path_findings(data, root)
     if not findings:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ..diagnostics import Finding
@@ -46,40 +45,31 @@ def _collect_secrets(schema: Any, names: set[str]) -> None:
             _collect_secrets(item, names)
 
 
+@lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
     return key in spec_secret_names() or (_SECRET_NAME.search(key) is not None and not _NOT_SECRET.search(key))
 
 
-def secret_findings(data: dict[str, Any]) -> list[Finding]:
-    return list(_walk(data, ()))
-
-
-def _walk(value: Any, where: tuple[str | int, ...]) -> Iterator[Finding]:
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            path = (*where, key)
-            malformed = isinstance(sub, str) and bool(malformed_refs(sub))
-            plain = (
-                not isinstance(sub, (dict, list)) and sub not in ("", None) and not is_pure_ref(sub) and not malformed
-            )
-            if plain and isinstance(key, str) and is_secret_key(key):
-                var = re.sub(r"[^A-Z0-9]+", "_", f"{key}".upper()).strip("_")
-                yield Finding(
-                    "BG200",
-                    path,
-                    f"'{key}' holds a plaintext secret",
-                    f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env',
-                )
-                continue
-            yield from _walk(sub, path)
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            yield from _walk(sub, (*where, index))
-    elif isinstance(value, str) and "$" in value:
-        for problem in malformed_refs(value):
-            yield Finding(
+def secret_finding(where: tuple[str | int, ...], key: str | int | None, value: Any) -> Finding | None:
+    """BG200 for a plaintext value under a secret key; BG201 for a malformed reference anywhere."""
+    if isinstance(value, str):
+        if "$" in value and (problems := malformed_refs(value)):
+            return Finding(
                 "BG201",
                 where,
-                f"malformed env var reference: {problem}",
+                f"malformed env var reference: {problems[0]}",
                 "write ${NAME} with letters, digits and underscores; $$ for a literal $",
             )
+        if value == "" or is_pure_ref(value):
+            return None
+    elif value is None:
+        return None
+    if isinstance(key, str) and is_secret_key(key):
+        var = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
+        return Finding(
+            "BG200",
+            where,
+            f"'{key}' holds a plaintext secret",
+            f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env',
+        )
+    return None
