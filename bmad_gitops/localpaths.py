@@ -7,18 +7,21 @@ from functools import lru_cache
 from pathlib import Path
 
 
-@lru_cache(maxsize=8)
-def _resolved(root: Path) -> Path:
-    return root.resolve()
+@lru_cache(maxsize=256)
+def _real_folder(folder: str) -> str:
+    # Many definitions share a data folder; resolving it once saves validate a handful of lstat calls per file.
+    return os.path.realpath(folder)
 
 
 def local_file_path(url: str, root: Path) -> Path | None:
     """The absolute path `url` names, or None when it leaves `root` (`..`, an absolute path elsewhere, a link)."""
     raw = url[len("file://") :] if url.startswith("file://") else url
-    candidate = Path(os.path.normpath(root / raw))
-    resolved_root = _resolved(root)
-    try:
-        candidate.resolve().relative_to(resolved_root)
-    except ValueError:
+    candidate = os.path.normpath(os.path.join(root, raw))
+    folder, name = os.path.split(candidate)
+    real = os.path.join(_real_folder(folder), name)
+    if os.path.islink(real):
+        real = os.path.realpath(real)
+    real_root = _real_folder(str(root))
+    if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         return None
-    return candidate
+    return Path(candidate)

@@ -21,6 +21,12 @@ def _spec_validator(connector: str) -> Callable[[Any], Any] | None:
     return compiled_validator(connector, entry.read_text(encoding="utf-8"))
 
 
+def warm_spec_validators() -> None:
+    """Load every vendored spec's validator now, before validate forks its workers."""
+    for entry in sorted(packaged("schemas", "connectors").glob("*.json")):
+        _spec_validator(entry.stem)
+
+
 def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:
     """Run only on a definition that passed our own schema, so the mapping can trust its shape."""
     import fastjsonschema

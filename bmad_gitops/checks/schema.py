@@ -36,6 +36,11 @@ def _fast_validator(name: str) -> Callable[[Any], Any]:
     return compiled_validator(name, schema_text(name))
 
 
+def warm_schema_validator() -> None:
+    """Load the validator now, so that processes forked later share it instead of each loading their own."""
+    _fast_validator(SCHEMA_FILE)
+
+
 def schema_findings(data: Any, name: str = SCHEMA_FILE) -> list[Finding]:
     import fastjsonschema
 
