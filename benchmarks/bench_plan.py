@@ -1,7 +1,7 @@
 """Benchmarks of the live loop, measured as ratios in one run (never as timed tests).
 
 1. warm no-change `plan` over N file sources (default 100): whole process, median of 5 runs; target ≤ 1.5 s.
-2. cold `plan --parallelism 2` vs `--parallelism 1` on M sources (default 6), cache cleared before each run;
+2. cold `plan --parallelism 2` vs `--parallelism 1` on M sources (default 20), cache cleared before each run;
    target ≤ 0.6× serial.
 3. sample read: `PyAirbyteBackend.read(limit=100)` vs raw PyAirbyte `get_records(limit=100)` on the same file,
    median of 3; target ≤ 1.1×.
@@ -128,7 +128,7 @@ def bench_read(runs: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=100)
-    parser.add_argument("--cold", type=int, default=6)
+    parser.add_argument("--cold", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="fewer sources and runs")
     args = parser.parse_args()
     sources, cold, runs = (10, 4, 3) if args.quick else (args.sources, args.cold, 5)
