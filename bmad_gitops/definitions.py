@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .checks.names import source_name
-from .diagnostics import Diagnostic, Finding
-from .load import Document, locate, read_document
+from .diagnostics import Diagnostic
+from .load import Document, position, read_document
 from .project import Project
 from .validate import validate_files
 
@@ -35,8 +35,8 @@ class Definition:
     def stories(self) -> tuple[str, ...]:
         return tuple(sorted(self.data.get("stories", []) or []))
 
-    def locate(self, where: tuple[str | int, ...], at: str = "value") -> Diagnostic:
-        return locate(self.doc, Finding("BG000", where, "", at="key" if at == "key" else "value"))
+    def position(self, where: tuple[str | int, ...], at: str = "value") -> tuple[int, int]:
+        return position(self.doc, where, at)
 
 
 def load_definitions(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Definition], list[Diagnostic]]:

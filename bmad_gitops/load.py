@@ -360,11 +360,11 @@ def _key_matches(key: yaml.Node, part: str | int | None) -> bool:
     return key.tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:null") and bool(key.value == str(part))
 
 
-def locate(doc: Document, finding: Finding) -> Diagnostic:
-    """Place a finding at the line and column of the deepest node its key path reaches."""
+def position(doc: Document, where: tuple[str | int, ...], at: str = "value") -> tuple[int, int]:
+    """1-based line and column of the deepest node the key path reaches (its key when `at` is "key")."""
     node: yaml.Node = doc.node
     key_node: yaml.Node | None = None
-    for part in finding.where:
+    for part in where:
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode):
             child = next(((k, v) for k, v in node.value if _key_matches(k, part)), None)
@@ -373,6 +373,11 @@ def locate(doc: Document, finding: Finding) -> Diagnostic:
         if child is None:
             break
         key_node, node = child
-    target = key_node if finding.at == "key" and key_node is not None else node
-    mark = target.start_mark
-    return Diagnostic(doc.path, mark.line + 1, mark.column + 1, finding.code, finding.message, finding.hint)
+    target = key_node if at == "key" and key_node is not None else node
+    return target.start_mark.line + 1, target.start_mark.column + 1
+
+
+def locate(doc: Document, finding: Finding) -> Diagnostic:
+    """Place a finding at its line and column."""
+    line, col = position(doc, finding.where, finding.at)
+    return Diagnostic(doc.path, line, col, finding.code, finding.message, finding.hint)

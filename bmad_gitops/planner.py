@@ -201,8 +201,8 @@ def _expectations(definition: Definition) -> tuple[Expectation, ...] | None:
         return None
 
     def loc(where: tuple[str | int, ...], at: str = "value") -> Location:
-        d = definition.locate(where, at)
-        return Location(path=d.path, line=d.line, col=d.col)
+        line, col = definition.position(where, at)
+        return Location(path=definition.display, line=line, col=col)
 
     built = []
     for index, stream in enumerate(streams):

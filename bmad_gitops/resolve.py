@@ -70,9 +70,9 @@ def resolve(definition: Definition, env: Mapping[str, str]) -> ResolvedSource:
     missing = _missing(definition.data.get("config", {}), env, ("config",))
     if missing:
         name, where = missing
-        spot = definition.locate(where)
+        line, col = definition.position(where)
         raise ResolveError(
-            f"{spot.path}:{spot.line}:{spot.col}: environment variable {name} is not set; export it or add {name}=... to .env"
+            f"{definition.display}:{line}:{col}: environment variable {name} is not set; export it or add {name}=... to .env"
         )
     secrets: set[str] = set()
     config = _fill(call.config, env, secrets, secret=False)
