@@ -255,28 +255,21 @@ def column_drift(old: Stream, new: Stream) -> list[ColumnChange]:
             changes.append(
                 ColumnChange(stream=old.name, column=col, kind="amendment", breaking=True, old=a.type, new=b.type)
             )
-    if tuple(old.primary_key) != tuple(new.primary_key):
-        changes.append(
-            ColumnChange(
-                stream=old.name,
-                column="(primary key)",
-                kind="amendment",
-                breaking=True,
-                old=",".join(old.primary_key) or "none",
-                new=",".join(new.primary_key) or "none",
+    for label, before, after in (
+        ("(primary key)", old.primary_key, new.primary_key),
+        ("(cursor)", old.cursor, new.cursor),
+    ):
+        if tuple(before) != tuple(after):
+            changes.append(
+                ColumnChange(
+                    stream=old.name,
+                    column=label,
+                    kind="amendment",
+                    breaking=True,
+                    old=",".join(before) or "none",
+                    new=",".join(after) or "none",
+                )
             )
-        )
-    if tuple(old.cursor) != tuple(new.cursor):
-        changes.append(
-            ColumnChange(
-                stream=old.name,
-                column="(cursor)",
-                kind="amendment",
-                breaking=True,
-                old=",".join(old.cursor) or "none",
-                new=",".join(new.cursor) or "none",
-            )
-        )
     return changes
 
 
