@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[live,dev]' --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --upgrade pip --progress-bar off
+	$(BIN)/python -m pip install --progress-bar off -e '.[live,dev]' --config-settings editable_mode=compat
 	touch $@
 
 demo: $(BIN)/.installed

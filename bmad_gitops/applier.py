@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .catalog import Stream
-from .connectors.errors import ConnectorError
 from .definitions import Definition, load_definitions
+from .errors import ConnectorError
 from .model import AppliedState, ChangeLogEntry, Plan, SourcePlan, StreamProfile
 from .project import Project
 from .resolve import ResolvedSource, ResolveError, load_env, resolve

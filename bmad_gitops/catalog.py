@@ -21,14 +21,39 @@ class Column(BaseModel):
     json_schema: dict[str, Any] = Field(default_factory=dict, description="The property's JSON schema as discovered")
 
 
+class ForeignKey(BaseModel):
+    """A relationship from this stream's columns to another stream's columns (databases)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    columns: tuple[str, ...]
+    references: str = Field(description="The referred stream's name")
+    referred_columns: tuple[str, ...]
+    referred_namespace: str | None = None
+
+    def describe(self) -> str:
+        return f"({', '.join(self.columns)}) -> {self.references}({', '.join(self.referred_columns)})"
+
+
+class TableStatistics(BaseModel):
+    """Estimated size from the database's own statistics: shown by discover, never recorded (it always moves)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    estimated_rows: int | None = None
+    estimated_bytes: int | None = None
+
+
 class Stream(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    namespace: str | None = Field(default=None, description="Schema (PostgreSQL) or database (MySQL); None for files")
     columns: tuple[Column, ...] = ()
     primary_key: tuple[str, ...] = ()
     cursor: tuple[str, ...] = ()
     sync_modes: tuple[str, ...] = ("full_refresh",)
+    foreign_keys: tuple[ForeignKey, ...] = ()
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)

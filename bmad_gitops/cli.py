@@ -142,9 +142,9 @@ def connectors() -> int:
 def check(source: str) -> int:
     """Test the connection to SOURCE."""
     _require_live()
-    from .connectors.errors import ConnectorError
     from .connectors.registry import backend_for
     from .discovery import connector_config
+    from .errors import ConnectorError
 
     project = _project()
     resolved = _one_source(project, source)
@@ -162,9 +162,9 @@ def check(source: str) -> int:
 def discover(source: str, fmt: str) -> int:
     """Show SOURCE's streams, columns and types, keys, cursors and sync modes."""
     _require_live()
-    from .connectors.errors import ConnectorError
     from .connectors.registry import known_version
     from .discovery import discover_cached
+    from .errors import ConnectorError
     from .planner import cache_dir
     from .render.catalog_text import render_catalog_json, render_catalog_text
 

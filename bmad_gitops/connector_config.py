@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .connectors.sql.config import mysql_config, postgres_config
+
 # seed-level format_options key -> pandas reader option that source-file passes on
 _READER_OPTIONS = {
     "delimiter": "sep",
@@ -19,19 +21,6 @@ _READER_OPTIONS = {
     "header_row": "header",
     "skip_rows": "skiprows",
 }
-_MYSQL_SSL = {
-    "disable": "preferred",
-    "allow": "preferred",
-    "prefer": "preferred",
-    "preferred": "preferred",
-    "require": "required",
-    "required": "required",
-    "verify-ca": "verify_ca",
-    "verify-full": "verify_identity",
-}
-_POSTGRES_SSL = {"preferred": "prefer", "required": "require"}
-
-
 @dataclass(frozen=True)
 class ConnectorCall:
     """A connector name, the config in that connector's own shape, and what the config cannot say."""
@@ -49,9 +38,9 @@ def connector_call(definition: dict[str, Any]) -> ConnectorCall:
     if kind == "file":
         return _file_call(connector, config)
     if connector == "source-postgres":
-        return ConnectorCall(connector, _postgres_config(config))
+        return ConnectorCall(connector, postgres_config(config))
     if connector == "source-mysql":
-        return ConnectorCall(connector, _mysql_config(config))
+        return ConnectorCall(connector, mysql_config(config))
     if kind == "s3":
         return ConnectorCall(connector, _s3_config(config))
     return ConnectorCall(connector, config)
@@ -66,28 +55,6 @@ def _file_call(connector: str, config: dict[str, Any]) -> ConnectorCall:
     if reader:
         config["reader_options"] = json.dumps(reader, sort_keys=True)
     return ConnectorCall(connector, config, tuple(sheets) if sheets else None)
-
-
-def _postgres_config(config: dict[str, Any]) -> dict[str, Any]:
-    out = {key: value for key, value in config.items() if key != "ssl_mode"}
-    mode = config.get("ssl_mode")
-    if mode is not None:
-        out["ssl_mode"] = {"mode": _POSTGRES_SSL.get(mode, mode)}
-    out.setdefault("schemas", ["public"])
-    out.setdefault("replication_method", {"method": "Standard"})
-    out.setdefault("tunnel_method", {"tunnel_method": "NO_TUNNEL"})
-    out.setdefault("entra_service_principal_auth", False)
-    return out
-
-
-def _mysql_config(config: dict[str, Any]) -> dict[str, Any]:
-    out = {key: value for key, value in config.items() if key not in ("ssl_mode", "ssl", "schemas")}
-    mode = config.get("ssl_mode")
-    if mode is not None:
-        out["ssl_mode"] = {"mode": _MYSQL_SSL.get(mode, mode)}
-    out.setdefault("replication_method", {"method": "STANDARD"})
-    out.setdefault("tunnel_method", {"tunnel_method": "NO_TUNNEL"})
-    return out
 
 
 def _s3_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,10 @@ from pathlib import Path
 from .catalog import Catalog
 from .checks.names import source_name
 from .checks.secrets import spec_secret_names
-from .connectors.errors import ConnectorError
 from .definitions import Definition, load_definitions
 from .diagnostics import Diagnostic
 from .diff import Desired, Expectation, failed_source, plan_source
+from .errors import ConnectorError
 from .lineage.stories import story_sort_key
 from .model import AppliedState, Location, Message, Plan, SourcePlan
 from .project import Project

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bmad_gitops.connectors.errors import ConnectorError
 from bmad_gitops.connectors.pyairbyte import PINNED, PyAirbyteBackend
+from bmad_gitops.errors import ConnectorError
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "bmad_gitops" / "schemas" / "connectors"
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote
 
 from bmad_gitops.cachedir import cache_dir
 from bmad_gitops.catalog import Catalog, catalog_from_json_schemas
-from bmad_gitops.connectors.errors import ConnectorError
+from bmad_gitops.errors import ConnectorError
 
 if TYPE_CHECKING:
     from airbyte.sources.base import Source

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..catalog import Catalog
-from .errors import ConnectorError
+from ..errors import ConnectorError
 
 # Connectors with a live backend today, and the version each is pinned to.
 SUPPORTED = {"source-file": "0.5.39"}

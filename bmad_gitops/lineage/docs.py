@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..envrefs import PURE_REF
+from ..errors import LineageError
 from ..model import AppliedState, StreamProfile
 from .stories import Story, StoryIndex, normalize_story_id, story_sort_key
 
@@ -34,7 +35,7 @@ INDEX_NAME = "README.md"
 _NONE = "—"
 
 
-class LineageDocsError(Exception):
+class LineageDocsError(LineageError):
     """A lineage doc cannot be written; the message names the file and what to do."""
 
 

@@ -15,8 +15,8 @@ import pytest
 from openpyxl import Workbook
 
 from bmad_gitops.catalog import Catalog
-from bmad_gitops.connectors.errors import ConnectorError
 from bmad_gitops.connectors.pyairbyte import PyAirbyteBackend, ensure_installed, installed_version
+from bmad_gitops.errors import ConnectorError
 
 pytestmark = pytest.mark.live
 
