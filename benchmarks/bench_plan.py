@@ -92,12 +92,15 @@ def bench_cold(count: int) -> tuple[float, float]:
 
 def bench_read(runs: int) -> tuple[float, float]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from bmad_gitops.connectors.pyairbyte import PyAirbyteBackend, ensure_installed, install_root
+    from bmad_gitops.connectors.pyairbyte.backend import PyAirbyteBackend
+    from bmad_gitops.connectors.pyairbyte.install import ensure_installed, install_root
+    from bmad_gitops.connectors.registry import entry
 
     data = Path(__file__).resolve().parent.parent / "data" / "customers.csv"
     config = {"dataset_name": "customers", "format": "csv", "url": str(data), "provider": {"storage": "local"}}
-    backend = PyAirbyteBackend("source-file")
-    version = ensure_installed("source-file")
+    pinned = entry("source-file").pinned
+    backend = PyAirbyteBackend("source-file", pinned)
+    version = ensure_installed("source-file", pinned)
     os.environ.setdefault("AIRBYTE_OFFLINE_MODE", "1")  # raw PyAirbyte needs this here, as the backend sets it itself
     os.environ.setdefault("DO_NOT_TRACK", "1")
     import airbyte as ab
@@ -110,7 +113,7 @@ def bench_read(runs: int) -> tuple[float, float]:
             "source-file",
             config=config,
             pip_url=f"airbyte-source-file=={version}",
-            install_root=install_root("source-file"),
+            install_root=install_root("source-file", pinned),
         )
         source.select_streams(["customers"])
         dataset = source.get_records("customers", limit=100)

@@ -7,30 +7,22 @@ A source that fails keeps its old state; the others are applied. Nothing is writ
 from __future__ import annotations
 
 import datetime
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from .catalog import Stream
-from .definitions import Definition, load_definitions
-from .errors import ConnectorError
+from .definitions import Definition
+from .errors import BmadGitopsError, ConnectorError, LineageError
 from .model import AppliedState, ChangeLogEntry, Plan, SourcePlan, StreamProfile
+from .planner import Inputs, declared_settings
 from .project import Project
-from .resolve import ResolvedSource, ResolveError, load_env, resolve
-from .state import apply_lock, delete_state, file_sha, read_state, remove_leftover_temp_files, state_path, write_state
+from .resolve import ResolvedSource, resolve
+from .state import delete_state, read_state, remove_leftover_temp_files, state_path, write_state
 
 Outcome = Literal["applied", "unchanged", "deleted", "failed", "skipped"]
-
-
-class StalePlanError(Exception):
-    """The plan no longer matches the files it was made from."""
-
-
-class PlanFileError(Exception):
-    """A saved plan cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -60,68 +52,37 @@ class ApplyOptions:
     parallelism: int = 4
 
 
-def read_plan_file(path: Path) -> Plan:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PlanFileError(
-            f"{path}: cannot be read as a saved plan ({exc}); make one with `bmad-gitops plan --out {path}`"
-        ) from None
-    if not isinstance(data, dict):
-        raise PlanFileError(f"{path}: is not a saved plan; make one with `bmad-gitops plan --out {path}`")
-    data.pop("summary", None)
-    data.pop("has_changes", None)
-    try:
-        return Plan.model_validate(data)
-    except ValueError:
-        raise PlanFileError(
-            f"{path}: is not a plan this version of bmad-gitops wrote; run `bmad-gitops plan --out {path}` again"
-        ) from None
-
-
-def check_fresh(project: Project, plan: Plan) -> None:
-    for source in plan.sources:
-        if source.definition_path is not None:
-            current = file_sha(project.root / source.definition_path)
-            if current != source.definition_sha:
-                raise StalePlanError(
-                    f"plan is stale: {source.definition_path} changed since the plan was made; run `bmad-gitops plan` again"
-                )
-        if file_sha(state_path(project.state_dir, source.name)) != source.state_sha:
-            raise StalePlanError(
-                f"plan is stale: the applied state of '{source.name}' changed since the plan was made; run `bmad-gitops plan` again"
-            )
-
-
 def apply_plan(
     project: Project,
+    inputs: Inputs,
     plan: Plan,
     options: ApplyOptions,
-    progress: Callable[[str], None] = lambda _: None,
+    progress: Callable[[SourceResult], None] = lambda _: None,
 ) -> ApplyReport:
-    with apply_lock(project.root / ".bmad-gitops"):
-        check_fresh(project, plan)
-        remove_leftover_temp_files(project.state_dir)
-        definitions = load_definitions(project)[0]
-        by_name = {d.name: d for d in definitions}
-        env = load_env(project.root)
+    """Apply `plan`; the caller holds the apply lock and has checked that the plan is fresh."""
+    remove_leftover_temp_files(project.state_dir)
+    by_name = {d.name: d for d in inputs.definitions}
 
-        def one(source: SourcePlan) -> SourceResult:
-            progress(source.name)
-            return _apply_one(project, source, by_name.get(source.name), env, options)
+    def one(source: SourcePlan) -> SourceResult:
+        try:
+            result = _apply_one(project, source, by_name.get(source.name), inputs.env, options)
+        except BmadGitopsError as exc:
+            result = SourceResult(source.name, "failed", str(exc))
+        except OSError as exc:  # a read-only state folder, a full disk: this source fails, the others go on
+            where = project.display(state_path(project.state_dir, source.name))
+            result = SourceResult(source.name, "failed", f"cannot write {where} ({exc.strerror or exc}); old state kept")
+        progress(result)
+        return result
 
-        # Sources are independent (one state file each), and each extraction is its own connector process.
-        with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-            results = list(pool.map(one, plan.sources))
-        return _publish(project, definitions, results, options)
+    # Sources are independent (one state file each), and each extraction is its own connector process.
+    with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
+        results = list(pool.map(one, plan.sources))
+    return _publish(project, inputs, results, options)
 
 
-def _publish(
-    project: Project, definitions: list[Definition], results: list[SourceResult], options: ApplyOptions
-) -> ApplyReport:
+def _publish(project: Project, inputs: Inputs, results: list[SourceResult], options: ApplyOptions) -> ApplyReport:
     """After the state is written: OpenLineage events, then lineage docs. Neither can undo an applied source."""
-    from .lineage.docs import LineageDocsError
-    from .lineage.openlineage import LineageEmitError, emit
+    from .lineage.openlineage import emit
     from .lineage.refresh import refresh_lineage
 
     warnings = []
@@ -130,18 +91,24 @@ def _publish(
     if events:
         try:
             sent_to = emit(events, project.root)
-        except LineageEmitError as exc:
+        except LineageError as exc:
             warnings.append(f"OpenLineage events not sent: {exc}")
     try:
-        lineage = refresh_lineage(project, definitions, update_stories=options.update_stories)
-    except LineageDocsError as exc:
+        lineage = refresh_lineage(
+            project, list(inputs.definitions), inputs.stories, update_stories=options.update_stories
+        )
+    except LineageError as exc:
         warnings.append(f"lineage docs not written: {exc}")
         return ApplyReport(results, events_sent_to=sent_to, warnings=tuple(warnings))
     return ApplyReport(results, lineage.docs, lineage.stories, sent_to, tuple(warnings))
 
 
 def _apply_one(
-    project: Project, source: SourcePlan, definition: Definition | None, env: dict[str, str], options: ApplyOptions
+    project: Project,
+    source: SourcePlan,
+    definition: Definition | None,
+    env: Mapping[str, str],
+    options: ApplyOptions,
 ) -> SourceResult:
     if source.action in ("no-op",):
         return SourceResult(source.name, "unchanged")
@@ -157,10 +124,7 @@ def _apply_one(
         return SourceResult(source.name, "deleted")
     if definition is None:
         return SourceResult(source.name, "failed", "definition disappeared after planning")
-    try:
-        resolved = resolve(definition, env)
-    except ResolveError as exc:
-        return SourceResult(source.name, "failed", str(exc))
+    resolved = resolve(definition, env)
     started = _now()
     try:
         sample = options.sample or int((definition.data.get("extraction") or {}).get("sample", 100))
@@ -187,12 +151,13 @@ def _apply_one(
         config_fingerprint=resolved.fingerprint,
         secret_refs=resolved.secret_refs,
         config=resolved.public_config,
+        declared=declared_settings(definition),
         streams=source.catalog,
         profiles=profiles,
         stories=source.stories,
         changelog=(*(old.changelog if old else ()), *changelog_entries(source, options.today)),
     )
-    changed = write_state(project.state_dir, state)
+    changed = write_state(project.state_dir, state, root=project.root)
     events = _events(project, source, definition, resolved, profiles, started, None)
     return SourceResult(source.name, "applied" if changed else "unchanged", "", profiles, samples, events)
 
@@ -225,13 +190,13 @@ def _extract(
     from .discovery import connector_config
     from .extraction import mask_record, profile_records, sensitive_columns
 
-    backend = backend_for(resolved.call.connector)
+    backend = backend_for(resolved.connector)
     config = connector_config(resolved, project.root)
     declared = {str(s["name"]): tuple(s.get("sensitive") or ()) for s in definition.data.get("streams") or []}
     profiles = []
     samples = {}
     for stream in streams:
-        records = backend.read(config, stream.name, sample, sheets=resolved.call.sheets)
+        records = backend.read(config, stream.name, sample)
         profiles.append(profile_records(stream, records))
         hidden = sensitive_columns(stream, declared.get(stream.name, ()))
         samples[stream.name] = [mask_record(r, hidden) for r in records[:3]]

@@ -13,10 +13,12 @@ import click
 from . import __version__
 
 if TYPE_CHECKING:
-    from .project import Project
-    from .resolve import ResolvedSource
+    from .engine import Context
 
-FORMATS = click.Choice(["text", "json", "github"])
+# Format names, listed here so `--help` needs no renderer import; tests check they match the renderer tables.
+DIAGNOSTIC_FORMATS = ("github", "json", "text")
+PLAN_FORMATS = ("text", "json", "markdown", "github")
+CATALOG_FORMATS = ("json", "text")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,29 +29,27 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=True, path_type=Path))
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(DIAGNOSTIC_FORMATS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def validate(paths: tuple[Path, ...], fmt: str) -> int:
     """Check definitions offline: YAML, schema, secrets, names and local paths.
 
     With no PATHS, checks every definition in sources/. With PATHS (as pre-commit passes them), checks those
     files (or the definitions inside those folders) plus the rules that span files. Exit 0 when valid, 1 when
-    not, 2 on a usage error.
+    not, 2 on a usage error (including outside a project).
     """
-    from .project import DEFINITION_SUFFIXES, ProjectConfigError, load_project
+    from . import engine
     from .render.diagnostics import RENDERERS
-    from .validate import validate_files
 
-    try:
-        project = load_project()
-    except ProjectConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    files: list[Path] = []
-    for path in paths:
-        files.extend(sorted(p for p in path.rglob("*") if p.suffix in DEFINITION_SUFFIXES) if path.is_dir() else [path])
-    diagnostics = validate_files(project, files)
-    checked = len(files) if paths else len(project.definition_files())
-    click.echo(RENDERERS[fmt](diagnostics, checked), nl=False)
-    return 1 if any(d.severity == "error" for d in diagnostics) else 0
+    result = engine.validate(engine.open_project(Path.cwd()), paths)
+    click.echo(RENDERERS[fmt](result.diagnostics, result.checked), nl=False)
+    return 0 if result.ok else 1
 
 
 @cli.command()
@@ -90,99 +90,75 @@ def _require_live() -> None:
         raise click.ClickException(LIVE_HINT)
 
 
-def _project() -> Project:
-    from .project import ProjectConfigError, load_project
+def _context() -> Context:
+    import os
 
-    try:
-        return load_project()
-    except ProjectConfigError as exc:
-        raise click.UsageError(str(exc)) from None
+    from . import engine
 
-
-def _one_source(project: Project, name: str) -> ResolvedSource:
-    from .definitions import load_definitions
-    from .resolve import ResolveError, load_env, resolve
-
-    definitions, diagnostics = load_definitions(project)
-    found = next((d for d in definitions if d.name == name), None)
-    if found is None:
-        broken = [d for d in diagnostics if Path(d.path).stem == name]
-        if broken:
-            first = broken[0]
-            raise click.ClickException(
-                f"{first.path}:{first.line}:{first.col}: {first.message} (run `bmad-gitops validate`)"
-            )
-        known = ", ".join(d.name for d in definitions) or "none"
-        raise click.ClickException(
-            f"no source named '{name}' in {project.display(project.sources_dir)}/ (known: {known})"
-        )
-    try:
-        return resolve(found, load_env(project.root))
-    except ResolveError as exc:
-        raise click.ClickException(str(exc)) from None
+    return engine.open_context(Path.cwd(), os.environ)
 
 
 @cli.command()
 def connectors() -> int:
-    """List the connectors bmad-gitops can run, with installed versions."""
-    from .connectors.pyairbyte import installed_version
-    from .connectors.registry import PLANNED, SUPPORTED
+    """List the connectors bmad-gitops can run: family, pinned and installed versions, availability."""
+    from . import engine
 
-    for name, pinned in SUPPORTED.items():
-        version = installed_version(name)
-        state = f"installed {version}" if version else f"not installed yet (installs {pinned} on first use)"
-        click.echo(f"{name:30} {state}")
-    for name, reason in PLANNED.items():
-        click.echo(f"{name:30} not available: {reason}")
+    for info in engine.connectors():
+        if info.unavailable:
+            state = f"not available: {info.unavailable}"
+        elif info.installed and info.installed != info.pinned:
+            state = f"installed {info.installed}"
+        elif info.pinned == "native" or info.installed:
+            state = f"ready ({info.installed or info.pinned})"
+        else:
+            state = f"not installed yet (installs {info.pinned} on first use)"
+        click.echo(f"{info.connector:30} {info.family:9} {state}")
     return 0
 
 
 @cli.command()
 @click.argument("source")
 def check(source: str) -> int:
-    """Test the connection to SOURCE."""
+    """Test the connection to SOURCE (a definition's name)."""
     _require_live()
-    from .connectors.registry import backend_for
-    from .discovery import connector_config
-    from .errors import ConnectorError
+    from . import engine
 
-    project = _project()
-    resolved = _one_source(project, source)
-    try:
-        backend_for(resolved.call.connector).check(connector_config(resolved, project.root))
-    except ConnectorError as exc:
-        raise click.ClickException(f"{source}: check failed: {exc}") from None
+    engine.check(_context(), source)
     click.echo(f"{source}: connection OK")
     return 0
 
 
 @cli.command()
 @click.argument("source")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(CATALOG_FORMATS)),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def discover(source: str, fmt: str) -> int:
-    """Show SOURCE's streams, columns and types, keys, cursors and sync modes."""
+    """Show SOURCE's streams, columns and types, keys, cursors and sync modes (and table sizes for databases)."""
     _require_live()
-    from .connectors.registry import known_version
-    from .discovery import discover_cached
-    from .errors import ConnectorError
-    from .planner import cache_dir
-    from .render.catalog_text import render_catalog_json, render_catalog_text
+    from . import engine
+    from .render.catalog_text import CATALOG_RENDERERS
 
-    project = _project()
-    resolved = _one_source(project, source)
-    version = known_version(resolved.call.connector) or "unknown"
-    try:
-        catalog = discover_cached(resolved, project.root, cache_dir(project), version)
-    except ConnectorError as exc:
-        raise click.ClickException(f"{source}: discovery failed: {exc}") from None
-    render = render_catalog_json if fmt == "json" else render_catalog_text
-    click.echo(render(source, resolved.call.connector, version, catalog), nl=False)
+    found = engine.discover(_context(), source)
+    click.echo(CATALOG_RENDERERS[fmt](found), nl=False)
     return 0
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for a PR comment, github for workflow annotations.",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON) for `apply PLAN_FILE`."
 )
@@ -195,7 +171,7 @@ def discover(source: str, fmt: str) -> int:
     "--refresh/--no-refresh",
     default=True,
     show_default=True,
-    help="Discover live schemas (cached while inputs are unchanged).",
+    help="Discover live schemas (file sources cached while their inputs are unchanged; remote ones always asked).",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
 def plan(
@@ -208,36 +184,37 @@ def plan(
     refresh: bool,
     detailed_exitcode: bool,
 ) -> int:
-    """Show what apply would change: config vs applied state, live drift, config vs live."""
+    """Show what apply would change: config vs applied state, live drift, config vs live.
+
+    PATHS limit the plan to those definition files.
+    """
     _require_live()
-    from .planner import PlanOptions, UnknownTargetError, make_plan
+    from . import engine
+    from .planner import PlanOptions
     from .render.diagnostics import render_text
     from .render.plan_json import render_plan_json
-    from .render.plan_markdown import render_plan_markdown
-    from .render.plan_text import render_plan_text
+    from .render.views import PLAN_RENDERERS
 
-    project = _project()
-    changed = _changed_since(project, changed_since) if changed_since else None
-    options = PlanOptions(targets=targets, paths=paths, changed=changed, parallelism=parallelism, refresh=refresh)
-    try:
-        result = make_plan(project, options)
-    except UnknownTargetError as exc:  # exit 1, not 2: --detailed-exitcode gives 2 the meaning "changes"
-        raise click.ClickException(str(exc)) from None
+    ctx = _context()
+    changed = engine.changed_since(ctx.project, changed_since) if changed_since else None
+    options = PlanOptions(
+        targets=targets, paths_given=bool(paths), changed=changed, parallelism=parallelism, refresh=refresh
+    )
+    with _progress("discovering") as progress:
+        result = engine.plan(ctx, options, paths, progress)
     if result.diagnostics:
         click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
     if out is not None:
-        out.write_text(render_plan_json(result.plan), encoding="utf-8")
-    if fmt == "json":
-        click.echo(render_plan_json(result.plan), nl=False)
-    elif fmt == "markdown":
-        click.echo(render_plan_markdown(result.plan), nl=False)
-    else:
-        click.echo(render_plan_text(result.plan, color=_color()), nl=False)
+        from .atomic import atomic_write_text
+
+        atomic_write_text(out.absolute(), render_plan_json(result.plan), root=ctx.project.root)
+    click.echo(PLAN_RENDERERS[fmt](result.plan, color=_color()), nl=False)
     if out is not None and fmt == "text":
         click.echo(f"Saved the plan to {out}; apply exactly it with `bmad-gitops apply {out}`.")
-    if result.diagnostics or result.plan.summary().errors:
+    summary = result.plan.summary()
+    if result.diagnostics or summary.errors:
         return 1
-    if detailed_exitcode and (result.plan.has_changes or result.plan.summary().drift):
+    if detailed_exitcode and (result.plan.has_changes or summary.drift or summary.unapplied):
         return 2
     return 0
 
@@ -268,48 +245,48 @@ def apply(
 ) -> int:
     """Apply PLAN_FILE exactly, or plan first and ask; run test extractions and record the applied state."""
     _require_live()
-    import datetime
-
-    from .applier import ApplyOptions, PlanFileError, StalePlanError, apply_plan, read_plan_file
-    from .planner import make_plan
+    from . import engine
+    from .applier import ApplyOptions, SourceResult
+    from .planner import PlanResult
     from .render.apply_text import render_apply_text
+    from .render.diagnostics import render_text
     from .render.plan_text import render_plan_text
-    from .state import StateLockedError
 
-    project = _project()
-    if plan_file is not None:
-        try:
-            the_plan = read_plan_file(plan_file)
-        except PlanFileError as exc:
-            raise click.ClickException(str(exc)) from None
-    else:
-        result = make_plan(project)
+    ctx = _context()
+
+    def confirm(result: PlanResult) -> bool:
         if result.diagnostics:
-            from .render.diagnostics import render_text
-
             click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
-        the_plan = result.plan
-        click.echo(render_plan_text(the_plan, color=_color()), nl=False)
-        if not the_plan.has_changes:
-            return 1 if result.diagnostics or the_plan.summary().errors else 0
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise click.ClickException(
-                    "refusing to apply without confirmation: pass --auto-approve or apply a saved plan"
-                )
-            if not click.confirm("Apply these changes?", default=False):
-                click.echo("Apply cancelled.")
-                return 1
+        click.echo(render_plan_text(result.plan, color=_color()), nl=False)
+        if auto_approve:
+            return True
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "refusing to apply without confirmation: pass --auto-approve or apply a saved plan"
+            )
+        if not click.confirm("Apply these changes?", default=False):
+            click.echo("Apply cancelled.")
+            return False
+        return True
+
     options = ApplyOptions(
-        sample=sample, today=datetime.date.today().isoformat(), update_stories=update_stories, parallelism=parallelism
+        sample=sample, today=ctx.clock().date().isoformat(), update_stories=update_stories, parallelism=parallelism
     )
-    try:
-        with _progress(len(the_plan.sources)) as progress:
-            report = apply_plan(project, the_plan, options, progress=progress)
-    except (StalePlanError, StateLockedError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(render_apply_text(report, show_samples=show_sample, root=project.root), nl=False)
-    return 1 if any(r.outcome == "failed" for r in report.results) else 0
+
+    def applied(result: SourceResult) -> None:
+        click.echo(f"{result.name}: {result.outcome}", err=True)  # as each source finishes; the report follows
+
+    with _progress("discovering") as progress:
+        run = engine.apply(
+            ctx, options, plan_file=plan_file, confirm=confirm, on_plan_progress=progress, on_applied=applied
+        )
+    if run.report is None:
+        if not run.plan.plan.has_changes:
+            click.echo(render_plan_text(run.plan.plan, color=_color()), nl=False)
+            return 1 if run.plan.diagnostics or run.plan.plan.summary().errors else 0
+        return 1
+    click.echo(render_apply_text(run.report, show_samples=show_sample, root=ctx.project.root), nl=False)
+    return 1 if any(r.outcome == "failed" for r in run.report.results) else 0
 
 
 @cli.command()
@@ -319,17 +296,12 @@ def apply(
 def lineage(update_stories: bool) -> int:
     """Rebuild docs/lineage/ from the applied state and the BMad stories, touching no source."""
     _require_live()
-    from .definitions import load_definitions
-    from .lineage.docs import LineageDocsError
-    from .lineage.refresh import refresh_lineage
+    from . import engine
 
-    project = _project()
-    try:
-        result = refresh_lineage(project, load_definitions(project)[0], update_stories=update_stories)
-    except LineageDocsError as exc:
-        raise click.ClickException(str(exc)) from None
+    ctx = _context()
+    result = engine.lineage(ctx, update_stories=update_stories)
     for path in (*result.docs, *result.stories):
-        click.echo(f"updated {project.display(path)}")
+        click.echo(f"updated {ctx.project.display(path)}")
     if not result.docs and not result.stories:
         click.echo("Lineage docs are up to date.")
     return 0
@@ -342,51 +314,21 @@ def _color() -> bool:
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[str], None]]:
-    """A rich progress bar on a terminal; plain `applying NAME` lines in logs, pipes and under NO_COLOR."""
+def _progress(verb: str) -> Iterator[Callable[[str], None]]:
+    """On a terminal, a transient spinner naming the source being worked on; silent in logs and pipes."""
     if not _color():
-        yield lambda name: click.echo(f"applying {name}")
+        yield lambda name: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+    from rich.console import Console
 
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
-    ) as bar:
-        task = bar.add_task("applying", total=total)
-        started = 0
-
-        def show(name: str) -> None:
-            nonlocal started
-            bar.update(task, description=f"applying {name}", completed=started)
-            started += 1
-
-        yield show
-        bar.update(task, completed=total)
-
-
-def _changed_since(project: Project, ref: str) -> frozenset[str]:
-    import subprocess
-
-    from .checks.names import source_name
-
-    command = ["git", "diff", "--name-only", "--no-renames", ref, "--", str(project.sources_dir)]
-    done = subprocess.run(command, cwd=project.root, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise click.UsageError(
-            f"--changed-since {ref}: git could not compare ({done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'unknown error'})"
-        )
-    untracked = subprocess.run(
-        ["git", "ls-files", "--others", "--exclude-standard", "--", str(project.sources_dir)],
-        cwd=project.root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    files = [*done.stdout.splitlines(), *untracked.stdout.splitlines()]
-    return frozenset(source_name(Path(f)) for f in files if f.endswith((".yaml", ".yml")))
+    console = Console(stderr=True)
+    with console.status(f"{verb}...") as status:
+        yield lambda name: status.update(f"{verb} {name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .errors import BmadGitopsError, ProjectError
+
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="bmad-gitops", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -400,7 +342,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except Exception as exc:  # the last guard: a user gets one line, a developer sets BMAD_GITOPS_DEBUG=1
+    except BmadGitopsError as exc:  # a mistake the user can fix: one line, and what to do
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        return 2 if isinstance(exc, ProjectError) else 1
+    except Exception as exc:  # anything else is a bug: one line, and how to see the details
         import os
 
         if os.environ.get("BMAD_GITOPS_DEBUG"):

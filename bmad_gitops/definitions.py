@@ -10,6 +10,7 @@ from typing import Any
 
 from .checks.names import source_name
 from .diagnostics import Diagnostic
+from .lineage.stories import StoryIndex
 from .load import Document, position, read_document
 from .project import Project
 from .validate import validate_files
@@ -39,11 +40,13 @@ class Definition:
         return position(self.doc, where, at)
 
 
-def load_definitions(project: Project, paths: Sequence[Path] = ()) -> tuple[list[Definition], list[Diagnostic]]:
-    """Definitions that pass validate, and the diagnostics of those that do not (as validate reports them)."""
+def load_definitions(
+    project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None
+) -> tuple[list[Definition], list[Diagnostic]]:
+    """Definitions that pass validate, and every diagnostic validate reports (errors block their file)."""
     files = [p.resolve() for p in paths] if paths else [p.resolve() for p in project.definition_files()]
-    diagnostics = [d for d in validate_files(project, files) if d.severity == "error"]
-    broken = {d.path for d in diagnostics}
+    diagnostics = validate_files(project, files, stories)
+    broken = {d.path for d in diagnostics if d.severity == "error"}
     definitions = []
     for path in files:
         display = project.display(path)

@@ -40,6 +40,10 @@ class Desired:
     on_drift: str
     stories: tuple[str, ...]
     expectations: tuple[Expectation, ...] | None  # None: select every stream
+    # Every other recorded definition key (owner, description, on_drift, tags, extraction, streams:, ...).
+    declared: Mapping[str, Any] = field(default_factory=dict)
+    # Where a change without a more precise place is reported: the `streams:` key, else `type:`.
+    anchor: Location | None = None
 
 
 def plan_source(
@@ -61,7 +65,14 @@ def plan_source(
     stream_changes: tuple[ColumnChange, ...] = ()
     drift: tuple[ColumnChange, ...] = ()
     if state is not None and live is not None:
-        stream_changes, drift = _stream_diff(desired, state, catalog, live)
+        # A stream that appears or goes away because the definition changed is the user's selection, not drift.
+        stream_changes, drift = _stream_diff(
+            desired,
+            state,
+            catalog,
+            live,
+            selection_changed=any(c.field.startswith(("config.", "streams")) for c in config_changes),
+        )
         messages += _drift_messages(desired, drift)
     action: Action
     if state is None:
@@ -133,10 +144,16 @@ def _select(desired: Desired, live: Catalog) -> tuple[tuple[Stream, ...], list[M
                     )
                 )
             elif expected != "any" and not _type_matches(expected, found.type):
+                hint = (
+                    "; this connector reports every numeric column as number (CSV files carry no integer type), "
+                    "so declare it as number"
+                    if expected == "integer" and found.type == "number"
+                    else ""
+                )
                 messages.append(
                     Message(
                         level="error",
-                        text=f"declared column '{column}' is {expected}, but the source has {found.type}",
+                        text=f"declared column '{column}' is {expected}, but the source has {found.type}{hint}",
                         where=where,
                     )
                 )
@@ -195,6 +212,10 @@ def _config_changes(
         changes.append(
             ConfigChange(field="stories", old=", ".join(state.stories) or None, new=", ".join(desired.stories) or None)
         )
+    old_declared, new_declared = _flatten(state.declared), _flatten(dict(desired.declared))
+    for key in sorted(set(old_declared) | set(new_declared)):
+        if old_declared.get(key) != new_declared.get(key):
+            changes.append(ConfigChange(field=key, old=old_declared.get(key), new=new_declared.get(key)))
     return tuple(changes)
 
 
@@ -215,17 +236,18 @@ def _canonical(value: Any) -> str:
 
 
 def _stream_diff(
-    desired: Desired, state: AppliedState, selected: Sequence[Stream], live: Catalog
+    desired: Desired, state: AppliedState, selected: Sequence[Stream], live: Catalog, *, selection_changed: bool
 ) -> tuple[tuple[ColumnChange, ...], tuple[ColumnChange, ...]]:
     before = {s.name: s for s in state.streams}
     after = {s.name: s for s in selected}
     selection: list[ColumnChange] = []
     drift: list[ColumnChange] = []
     if desired.expectations is None:
+        into = selection if selection_changed else drift
         for name in sorted(set(after) - set(before)):
-            drift.append(ColumnChange(stream=name, kind="expansion", breaking=False))
+            into.append(ColumnChange(stream=name, kind="expansion", breaking=False))
         for name in sorted(set(before) - set(after)):
-            drift.append(ColumnChange(stream=name, kind="contraction", breaking=True))
+            into.append(ColumnChange(stream=name, kind="contraction", breaking=not selection_changed))
     else:
         declared = {e.name for e in desired.expectations}
         for name in sorted(declared - set(before)):
@@ -277,21 +299,33 @@ def _drift_messages(desired: Desired, drift: Sequence[ColumnChange]) -> list[Mes
     breaking = [c for c in drift if c.breaking]
     if not breaking:
         return []
-    count = f"{len(breaking)} breaking drift change{'s' if len(breaking) > 1 else ''}"
+    plural = len(breaking) > 1
+    count = f"{len(breaking)} breaking drift change{'s' if plural else ''}"
+    where = _drift_location(desired, breaking[0])
     if desired.on_drift == "freeze":
         return [
             Message(
                 level="error",
                 text=f"{count} under on_drift: freeze; update the definition or set on_drift: evolve",
-                where=Location(path=desired.path),
+                where=where,
             )
         ]
     if desired.on_drift == "warn":
         return [
             Message(
                 level="warning",
-                text=f"{count}; apply will accept it (on_drift: warn)",
-                where=Location(path=desired.path),
+                text=f"{count}; apply will accept {'them' if plural else 'it'} (on_drift: warn)",
+                where=where,
             )
         ]
-    return [Message(level="info", text=f"{count} accepted at apply (on_drift: evolve)")]
+    return [Message(level="info", text=f"{count} accepted at apply (on_drift: evolve)", where=where)]
+
+
+def _drift_location(desired: Desired, change: ColumnChange) -> Location:
+    """The most relevant line: the column's entry, else the stream's, else `streams:`, else `type:`."""
+    for exp in desired.expectations or ():
+        if exp.name == change.stream:
+            if change.column is not None and change.column in exp.columns:
+                return exp.columns[change.column][1]
+            return exp.where
+    return desired.anchor or Location(path=desired.path)

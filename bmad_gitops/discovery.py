@@ -1,47 +1,61 @@
-"""Discovery with a cache: a warm, unchanged source starts no connector process at all.
+"""Discovery through the registry's backend, with a cache so a warm, unchanged file source starts no process.
 
-The key covers the connector version, the resolved config (secret values only as a hash, and the cache is
-local and git-ignored) and, for local files, their path inside the project, size and content hash. Not the
-mtime: a fresh clone has new mtimes and the same data.
+The key covers the connector version, the resolved config (secret values only inside a hash; the cache is
+local and git-ignored) and each local file's path inside the project, size and content hash. Not the mtime: a
+fresh clone has new mtimes and the same data. Remote sources (databases, buckets, APIs) change without any file
+here changing, so they are asked every time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .catalog import Catalog
+from .connectors.registry import ConnectorEntry, entry
+from .errors import ConfigError
 from .localpaths import local_file_path
 from .resolve import ResolvedSource, reveal
 
 
+def cache_dir(root: Path) -> Path:
+    return root / ".bmad-gitops" / "cache" / "discovery"
+
+
+def local_files(source: ResolvedSource, root: Path) -> list[Path]:
+    """The local files a source reads, after `${VAR}` and `$$` are resolved; each must stay inside the root."""
+    found = []
+    for raw in entry(source.connector).local_paths(reveal(source.config)):
+        target = local_file_path(raw, root)
+        if target is None:
+            raise ConfigError(
+                f"{source.definition.display}: local path '{raw}' is outside the project root",
+                "keep data files inside the repository, for example under data/",
+            )
+        found.append(target)
+    return found
+
+
 def connector_config(source: ResolvedSource, root: Path) -> dict[str, Any]:
-    """The revealed config a connector receives: secrets opened, local paths made absolute."""
-    config: dict[str, Any] = reveal(source.config)
-    if source.definition.data.get("type") == "file" and isinstance(config.get("url"), str):
-        target = local_file_path(config["url"], root)
-        if target is not None:
-            config["url"] = str(target)
+    """The revealed config a backend receives: secrets opened, local paths checked and made absolute."""
+    known = {raw: str(path) for raw, path in zip(_raw_paths(source), local_files(source, root), strict=True)}
+    config: dict[str, Any] = entry(source.connector).localize(reveal(source.config), lambda raw: known[raw])
     return config
 
 
-def _local_files(source: ResolvedSource, root: Path) -> list[Path]:
-    url = source.config.get("url") if source.definition.data.get("type") == "file" else None
-    target = local_file_path(url, root) if isinstance(url, str) else None
-    return [target] if target is not None else []
+def _raw_paths(source: ResolvedSource) -> list[str]:
+    return entry(source.connector).local_paths(reveal(source.config))
 
 
 def cache_key(source: ResolvedSource, version: str, root: Path) -> str:
     """Same inputs, same key, wherever the project lives: a clone or a CI checkout hits a restored cache."""
     digest = hashlib.sha256()
-    digest.update(f"{source.call.connector}=={version}\n".encode())
+    digest.update(f"{source.connector}=={version}\n".encode())
     digest.update(json.dumps(reveal(source.config), sort_keys=True, default=str).encode())
-    digest.update(repr(source.call.sheets).encode())
-    for path in _local_files(source, root):
+    for path in local_files(source, root):
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         try:
             content = path.read_bytes()
@@ -52,20 +66,17 @@ def cache_key(source: ResolvedSource, version: str, root: Path) -> str:
     return digest.hexdigest()
 
 
-def discover_cached(source: ResolvedSource, root: Path, cache_dir: Path, version: str) -> Catalog:
-    """The catalog from the cache when the key matches, else from the connector (and stored)."""
-    from .connectors.registry import backend_for
-
-    path = cache_dir / f"{cache_key(source, version, root)}.json"
+def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = True) -> Catalog:
+    """The catalog from the cache when the key matches (local sources only), else from the backend."""
+    known: ConnectorEntry = entry(source.connector)
+    if known.remote or not use_cache:
+        return known.backend().discover(connector_config(source, root))
+    path = cache_dir(root) / f"{cache_key(source, known.version(), root)}.json"
     if path.is_file():
         try:
             return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError:
-            path.unlink(missing_ok=True)
-    catalog = backend_for(source.call.connector).discover(connector_config(source, root), sheets=source.call.sheets)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")  # unique: two plans may discover one source at once
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(catalog.model_dump_json())
-    os.replace(tmp, path)
+            pass  # a damaged entry is simply rediscovered and replaced
+    catalog = known.backend().discover(connector_config(source, root))
+    atomic_write_text(path, catalog.model_dump_json(), root=root)
     return catalog

@@ -56,6 +56,10 @@ class AppliedState(_Frozen):
         default=(), description="Names of the env vars that hold secrets; never values"
     )
     config: dict[str, object] = Field(default_factory=dict, description="The non-secret config, secrets as ${NAME}")
+    declared: dict[str, object] = Field(
+        default_factory=dict,
+        description="Every other definition key that is recorded or shown (owner, on_drift, streams:, ...)",
+    )
     streams: tuple[Stream, ...] = ()
     profiles: tuple[StreamProfile, ...] = ()
     stories: tuple[str, ...] = ()
@@ -137,6 +141,8 @@ class PlanSummary(_Frozen):
     drift: int
     breaking: int
     errors: int
+    skipped: int = 0
+    unapplied: int = Field(default=0, description="Skipped sources that were never applied")
 
 
 class Plan(_Frozen):
@@ -151,6 +157,8 @@ class Plan(_Frozen):
             drift=sum(len(s.drift) for s in self.sources),
             breaking=sum(len(s.breaking_drift) for s in self.sources),
             errors=sum(1 for s in self.sources if s.has_errors),
+            skipped=sum(1 for s in self.sources if s.action == "skip"),
+            unapplied=sum(1 for s in self.sources if s.action == "skip" and s.state_sha is None),
         )
 
     @property

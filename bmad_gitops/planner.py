@@ -1,78 +1,114 @@
-"""`plan`: gather definitions, applied state and live catalogs, then let the pure diff decide.
+"""`plan`: definitions × applied state × live catalogs, per source, with the pure diff deciding.
 
-Sources are independent: one that fails (missing variable, crashing connector) becomes an error entry and
-the rest go on. Discovery runs in a thread pool, since each connector is its own process.
+Sources are independent: one that fails (missing variable, unreadable state, crashing connector) becomes an
+error entry and the rest go on. Discovery runs in a thread pool, since each connector is its own process or
+connection. Every input arrives already loaded (`Inputs`), so a stage never runs twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .catalog import Catalog
 from .checks.names import source_name
-from .checks.secrets import spec_secret_names
-from .definitions import Definition, load_definitions
+from .checks.secrets import is_secret_key, spec_secret_names
+from .connectors.registry import find_entry
+from .definitions import Definition
 from .diagnostics import Diagnostic
 from .diff import Desired, Expectation, failed_source, plan_source
-from .errors import ConnectorError
-from .lineage.stories import story_sort_key
+from .errors import BmadGitopsError, ConfigError
+from .lineage.stories import StoryIndex, story_sort_key
 from .model import AppliedState, Location, Message, Plan, SourcePlan
 from .project import Project
-from .resolve import ResolvedSource, ResolveError, load_env, resolve
-from .state import file_sha, read_all_states, state_path
+from .resolve import ResolvedSource, resolve
+from .state import States, file_sha, state_path
+
+# Definition keys kept apart from `declared`: they have fields of their own in state and plan.
+_OWN_FIELDS = frozenset({"type", "connector", "config", "name", "stories"})
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything plan and apply read from the project, loaded once per command."""
+
+    definitions: tuple[Definition, ...]
+    diagnostics: tuple[Diagnostic, ...]  # definitions that failed validate: the plan cannot include them
+    states: States
+    stories: StoryIndex
+    env: Mapping[str, str]
 
 
 @dataclass(frozen=True)
 class PlanOptions:
     targets: tuple[str, ...] = ()
-    paths: tuple[Path, ...] = ()
+    paths_given: bool = False  # definitions were chosen by path: states without one are not destroys
     changed: frozenset[str] | None = None  # source names from --changed-since; None: no filter
     parallelism: int = 4
     refresh: bool = True
 
 
-class UnknownTargetError(Exception):
-    """--target named a source that has neither a definition nor a state."""
-
-
 @dataclass(frozen=True)
 class PlanResult:
     plan: Plan
-    diagnostics: tuple[Diagnostic, ...]  # definitions that failed validate: the plan cannot include them
+    diagnostics: tuple[Diagnostic, ...]
 
 
-def cache_dir(project: Project) -> Path:
-    return project.root / ".bmad-gitops" / "cache" / "discovery"
+Progress = Callable[[str], None]
 
 
-def make_plan(project: Project, options: PlanOptions = PlanOptions()) -> PlanResult:
-    definitions, diagnostics = load_definitions(project, options.paths)
-    states = read_all_states(project.state_dir)
-    wanted = _wanted(options, definitions, states, diagnostics) | _wanted_broken(options, diagnostics)
-    by_name = {d.name: d for d in definitions if d.name in wanted}
-    env = load_env(project.root)
-    cited = _citing_stories(project)
-    # An invalid definition is still there: it must never read as "deleted", so it becomes an error entry.
+def make_plan(
+    project: Project, inputs: Inputs, options: PlanOptions = PlanOptions(), progress: Progress = lambda _: None
+) -> PlanResult:
     broken: dict[str, Diagnostic] = {}
-    for d in diagnostics:
-        if d.path.endswith((".yaml", ".yml")):
+    for d in inputs.diagnostics:
+        if d.path.endswith((".yaml", ".yml")) and d.severity == "error":
             broken.setdefault(source_name(Path(d.path)), d)
-    names = sorted(set(by_name) | {n for n in states if n in wanted and not options.paths} | (set(broken) & wanted))
+    by_name = {d.name: d for d in inputs.definitions}
+    states = inputs.states
+    everything = set(by_name) | states.names() | set(broken)
+    unknown = sorted(set(options.targets) - everything)
+    if unknown:
+        known = ", ".join(sorted(everything)) or "none"
+        raise ConfigError(f"unknown target '{unknown[0]}'", f"known sources: {known}")
+    wanted = set(options.targets) if options.targets else everything
+    if options.changed is not None:
+        wanted &= options.changed
+    if options.paths_given:
+        wanted &= set(by_name) | set(broken)
+    cited = _citing_stories(inputs.stories)
 
     def one(name: str) -> SourcePlan:
         if name in broken:
-            return _invalid(name, broken[name], states.get(name))
-        return _plan_one(project, name, by_name.get(name), states.get(name), env, options.refresh, cited.get(name, ()))
+            return _invalid(name, broken[name], states.good.get(name))
+        if name in states.broken:
+            error = states.broken[name]
+            definition = by_name.get(name)
+            return failed_source(
+                name,
+                None,
+                Message(
+                    level="error",
+                    text=str(error),
+                    where=Location(path=project.display(state_path(project.state_dir, name))),
+                ),
+                type_=str(definition.data["type"]) if definition else "",
+                connector=str(definition.data["connector"]) if definition else "",
+            )
+        return _plan_one(
+            project, name, by_name.get(name), states.good.get(name), inputs.env, options, cited.get(name, ()), progress
+        )
 
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-        plans = list(pool.map(one, names))
-    return PlanResult(Plan(sources=tuple(plans)), tuple(diagnostics))
+        plans = list(pool.map(one, sorted(wanted)))
+    return PlanResult(Plan(sources=tuple(plans)), tuple(d for d in inputs.diagnostics if d.severity == "error"))
 
 
 def _invalid(name: str, first: Diagnostic, state: AppliedState | None) -> SourcePlan:
+    """An invalid definition is still there: it must never read as "deleted", so it becomes an error entry."""
     where = Location(path=first.path, line=first.line, col=first.col)
     message = Message(
         level="error", text=f"definition is invalid: {first.message} (run `bmad-gitops validate`)", where=where
@@ -82,38 +118,8 @@ def _invalid(name: str, first: Diagnostic, state: AppliedState | None) -> Source
     )
 
 
-def _wanted_broken(options: PlanOptions, diagnostics: Sequence[Diagnostic]) -> set[str]:
-    names = {source_name(Path(d.path)) for d in diagnostics if d.path.endswith((".yaml", ".yml"))}
-    if options.targets:
-        names &= set(options.targets)
-    if options.changed is not None:
-        names &= options.changed
-    return names
-
-
-def _wanted(
-    options: PlanOptions,
-    definitions: Sequence[Definition],
-    states: Mapping[str, AppliedState],
-    diagnostics: Sequence[Diagnostic],
-) -> set[str]:
-    everything = {d.name for d in definitions} | set(states)
-    invalid = {source_name(Path(d.path)) for d in diagnostics if d.path.endswith((".yaml", ".yml"))}
-    unknown = sorted(set(options.targets) - everything - invalid)
-    if unknown:
-        known = ", ".join(sorted(everything)) or "none"
-        raise UnknownTargetError(f"unknown target '{unknown[0]}' (known sources: {known})")
-    wanted = set(options.targets) & everything if options.targets else everything
-    if options.changed is not None:
-        wanted &= options.changed
-    return wanted
-
-
-def _citing_stories(project: Project) -> dict[str, tuple[str, ...]]:
+def _citing_stories(index: StoryIndex) -> dict[str, tuple[str, ...]]:
     """Story ids that cite each source, so plan can say which stories a breaking change hits."""
-    from .lineage.stories import find_stories
-
-    index = find_stories(project.root, project.stories_dir)
     return {
         source: tuple(sorted({c.story_id for c in citations})) for source, citations in index.cited_sources().items()
     }
@@ -125,36 +131,44 @@ def _plan_one(
     definition: Definition | None,
     state: AppliedState | None,
     env: Mapping[str, str],
-    refresh: bool,
-    cited: tuple[str, ...] = (),
+    options: PlanOptions,
+    cited: tuple[str, ...],
+    progress: Progress,
 ) -> SourcePlan:
-    from .connectors.registry import is_supported, known_version, unsupported_reason
+    from .discovery import discover_source
 
     state_sha = file_sha(state_path(project.state_dir, name)) if state else None
     if definition is None:
         return plan_source(name, None, state, None, state_sha=state_sha)
     connector = str(definition.data["connector"])
-    where = Location(path=definition.display, line=1, col=1)
-    if not is_supported(connector):
-        message = Message(level="warning", text=f"skipped: {unsupported_reason(connector)}", where=where)
-        return failed_source(name, None, message, type_=str(definition.data["type"]), connector=connector).model_copy(
-            update={"action": "skip", "definition_path": definition.display, "definition_sha": definition.sha}
+    kind = str(definition.data["type"])
+    where = _anchor(definition)
+    known = find_entry(connector)
+    if known is None or known.unavailable is not None:
+        reason = known.unavailable if known else f"no backend for connector '{connector}'"
+        message = Message(level="warning", text=f"skipped: {reason}", where=where)
+        return failed_source(name, None, message, type_=kind, connector=connector).model_copy(
+            update={
+                "action": "skip",
+                "definition_path": definition.display,
+                "definition_sha": definition.sha,
+                "state_sha": state_sha,
+            }
         )
     try:
         resolved = resolve(definition, env)
-    except ResolveError as exc:
+    except BmadGitopsError as exc:
         return failed_source(
-            name, None, Message(level="error", text=str(exc)), type_=str(definition.data["type"]), connector=connector
+            name, None, Message(level="error", text=str(exc), where=where), type_=kind, connector=connector
         )
     desired = desired_from(definition, resolved, cited)
-    version = known_version(connector)
+    version = known.version()
     live: Catalog | None = None
-    if refresh or state is None:
-        from .discovery import discover_cached
-
+    if options.refresh or state is None:
+        progress(name)
         try:
-            live = discover_cached(resolved, project.root, cache_dir(project), version or "unknown")
-        except ConnectorError as exc:
+            live = discover_source(resolved, project.root)
+        except BmadGitopsError as exc:
             return failed_source(name, desired, Message(level="error", text=f"discovery failed: {exc}", where=where))
     return plan_source(
         name,
@@ -167,9 +181,13 @@ def _plan_one(
     )
 
 
-def _secret_keys(resolved: ResolvedSource) -> frozenset[str]:
-    from .checks.secrets import is_secret_key
+def _anchor(definition: Definition) -> Location:
+    key = "streams" if "streams" in definition.data else "type"
+    line, col = definition.position((key,), "key")
+    return Location(path=definition.display, line=line, col=col)
 
+
+def _secret_keys(resolved: ResolvedSource) -> frozenset[str]:
     return frozenset(k for k in _keys(resolved.public_config) if is_secret_key(k))
 
 
@@ -177,6 +195,18 @@ def _keys(value: object) -> set[str]:
     if isinstance(value, dict):
         return {str(k) for k in value} | {k for v in value.values() for k in _keys(v)}
     return set()
+
+
+def declared_settings(definition: Definition) -> dict[str, Any]:
+    """The recorded definition keys besides config: streams keyed by name, so a plan names what changed."""
+    declared = {k: v for k, v in definition.data.items() if k not in _OWN_FIELDS}
+    if isinstance(declared.get("streams"), list):
+        declared["streams"] = {
+            str(s.get("name")): {k: v for k, v in s.items() if k != "name"}
+            for s in declared["streams"]
+            if isinstance(s, dict)
+        }
+    return declared
 
 
 def desired_from(definition: Definition, resolved: ResolvedSource, cited: tuple[str, ...] = ()) -> Desired:
@@ -192,6 +222,8 @@ def desired_from(definition: Definition, resolved: ResolvedSource, cited: tuple[
         on_drift=definition.on_drift,
         stories=tuple(sorted(set(definition.stories) | set(cited), key=story_sort_key)),
         expectations=_expectations(definition),
+        declared=declared_settings(definition),
+        anchor=_anchor(definition),
     )
 
 

@@ -7,12 +7,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import ProjectError
+
 CONFIG_FILE = "bmad-gitops.yaml"
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
 
-class ProjectConfigError(Exception):
+class ProjectConfigError(ProjectError):
     """bmad-gitops.yaml is unreadable or wrong; the message names the file and the fix."""
+
+
+class NotAProjectError(ProjectError):
+    """No project here: no sources/, no bmad-gitops.yaml and no .git at or above the folder."""
 
 
 @dataclass(frozen=True)
@@ -51,17 +57,44 @@ def find_root(start: Path) -> Path:
     return start
 
 
-def load_project(start: Path | None = None) -> Project:
+def load_project(start: Path | None = None, *, require: bool = False) -> Project:
+    """The project at or above `start`. With `require`, a folder that is no project at all is an error."""
     root = find_root(start or Path.cwd())
     settings = _read_settings(root / CONFIG_FILE)
+    if require and not (
+        (root / CONFIG_FILE).is_file()
+        or (root / ".git").exists()
+        or (root / str(settings.get("sources", "sources"))).is_dir()
+    ):
+        raise NotAProjectError(
+            f"{root} is not a bmad-gitops project (no sources/, no {CONFIG_FILE}, no .git here or above)",
+            "run `bmad-gitops init` to set one up, or run the command inside a project",
+        )
+    folders = {key: _inside(root, key, str(settings.get(key, default))) for key, default in _FOLDERS.items()}
     stories = settings.get("stories")
     return Project(
         root=root,
-        sources_dir=root / str(settings.get("sources", "sources")),
-        state_dir=root / str(settings.get("state", "state")),
-        lineage_dir=root / str(settings.get("lineage", "docs/lineage")),
-        stories_dir=root / str(stories) if stories else None,
+        sources_dir=folders["sources"],
+        state_dir=folders["state"],
+        lineage_dir=folders["lineage"],
+        stories_dir=_inside(root, "stories", str(stories)) if stories else None,
     )
+
+
+_FOLDERS = {"sources": "sources", "state": "state", "lineage": "docs/lineage"}
+
+
+def _inside(root: Path, key: str, value: str) -> Path:
+    """A folder setting, refused when it leaves the project root (after following symlinks)."""
+    from .atomic import inside
+
+    folder = root / value
+    if not inside(folder, root):
+        raise ProjectConfigError(
+            f"{CONFIG_FILE}: `{key}: {value}` points outside the project root {root}",
+            f"give a folder inside the project, such as {_FOLDERS.get(key, 'docs/stories')}",
+        )
+    return folder
 
 
 def _read_settings(path: Path) -> dict[str, Any]:
@@ -76,9 +109,9 @@ def _read_settings(path: Path) -> dict[str, Any]:
         if loaded[0].code == "BG004":
             return {}
         first = loaded[0]
-        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}; {first.hint}")
+        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}", first.hint)
     findings = schema_findings(loaded.data, "project.schema.json")
     if findings:
         first = locate(loaded, findings[0])
-        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}; {first.hint}")
+        raise ProjectConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}", first.hint)
     return dict(loaded.data)

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .checks.secrets import is_secret_key
-from .connector_config import ConnectorCall, connector_call
+from .connectors.registry import entry
 from .definitions import Definition
 from .envrefs import ref_names, substitute
+from .errors import EnvError
 
 
 class Secret:
@@ -40,45 +40,43 @@ class Secret:
         raise TypeError("a Secret cannot be pickled or serialised")
 
 
-class ResolveError(Exception):
-    """A variable is missing; the message names it and the file:line that uses it."""
-
-
 @dataclass(frozen=True)
 class ResolvedSource:
     definition: Definition
-    call: ConnectorCall
-    config: dict[str, Any]
+    connector: str
+    config: dict[str, Any]  # in the connector's own shape, secret values wrapped
     secret_refs: tuple[str, ...]
     public_config: dict[str, Any]
     fingerprint: str
 
 
-def load_env(root: Path) -> dict[str, str]:
-    """The process environment over the project's `.env` (the environment wins, as with docker compose)."""
+def load_env(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` over the project's `.env` (the environment wins, as with docker compose)."""
     from dotenv import dotenv_values
 
     values = (
         {k: v for k, v in dotenv_values(root / ".env").items() if v is not None} if (root / ".env").is_file() else {}
     )
-    values.update(os.environ)
+    values.update(environ)
     return values
 
 
 def resolve(definition: Definition, env: Mapping[str, str]) -> ResolvedSource:
-    call = connector_call(definition.data)
+    connector = str(definition.data["connector"])
+    shaped = entry(connector).map_config(definition.data.get("config") or {})
     missing = _missing(definition.data.get("config", {}), env, ("config",))
     if missing:
         name, where = missing
         line, col = definition.position(where)
-        raise ResolveError(
-            f"{definition.display}:{line}:{col}: environment variable {name} is not set; export it or add {name}=... to .env"
+        raise EnvError(
+            f"{definition.display}:{line}:{col}: environment variable {name} is not set",
+            f"export it or add {name}=... to .env",
         )
     secrets: set[str] = set()
-    config = _fill(call.config, env, secrets, secret=False)
-    public = _public(call.config)
+    config = _fill(shaped, env, secrets, secret=False)
+    public = _public(shaped)
     fingerprint = hashlib.sha256(json.dumps(_public(config), sort_keys=True, default=str).encode()).hexdigest()
-    return ResolvedSource(definition, call, config, tuple(sorted(secrets)), public, fingerprint)
+    return ResolvedSource(definition, connector, config, tuple(sorted(secrets)), public, fingerprint)
 
 
 def reveal(value: Any) -> Any:

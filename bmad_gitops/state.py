@@ -9,21 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .atomic import atomic_write_text
+from .errors import StateError, StateLockedError
 from .model import AppliedState
-
-
-class StateError(Exception):
-    """A state file cannot be read; the message names it and what to do."""
-
-
-class StateLockedError(Exception):
-    """Another apply holds the lock."""
 
 
 def state_path(state_dir: Path, source: str) -> Path:
@@ -40,23 +34,56 @@ def read_state(state_dir: Path, source: str) -> AppliedState | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+    except UnicodeDecodeError:
+        raise StateError(
+            f"{path}: is not UTF-8 text",
+            f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
+        ) from None
     except OSError as exc:
-        raise StateError(f"{path}: cannot be read ({exc.strerror}); check permissions") from None
+        raise StateError(f"{path}: cannot be read ({exc.strerror})", "check its permissions") from None
     try:
-        return AppliedState.model_validate_json(text)
+        state = AppliedState.model_validate_json(text)
     except ValueError:
-        raise StateError(f"{path}: is not a valid state file; restore it from git (git checkout -- {path})") from None
+        raise StateError(
+            f"{path}: is not a valid state file",
+            f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
+        ) from None
+    if state.source != source:
+        raise StateError(
+            f"{path}: records source '{state.source}', not '{source}'",
+            f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
+        )
+    return state
 
 
-def read_all_states(state_dir: Path) -> dict[str, AppliedState]:
+@dataclass(frozen=True)
+class States:
+    """Every readable state, and for each unreadable one the error that blocks just that source."""
+
+    good: dict[str, AppliedState] = field(default_factory=dict)
+    broken: dict[str, StateError] = field(default_factory=dict)
+
+    def names(self) -> set[str]:
+        return set(self.good) | set(self.broken)
+
+
+def read_all_states(state_dir: Path) -> States:
+    from .checks.names import NAME
+
+    found = States()
     if not state_dir.is_dir():
-        return {}
-    states = {}
+        return found
     for path in sorted(state_dir.glob("*.json")):
-        state = read_state(state_dir, path.stem)
+        if not NAME.match(path.stem):  # never let a file name become a source name (and so a path) unchecked
+            continue
+        try:
+            state = read_state(state_dir, path.stem)
+        except StateError as exc:
+            found.broken[path.stem] = exc
+            continue
         if state is not None:
-            states[path.stem] = state
-    return states
+            found.good[path.stem] = state
+    return found
 
 
 def file_sha(path: Path) -> str | None:
@@ -66,44 +93,18 @@ def file_sha(path: Path) -> str | None:
         return None
 
 
-def write_state(state_dir: Path, state: AppliedState) -> bool:
+def write_state(state_dir: Path, state: AppliedState, *, root: Path) -> bool:
     """Write atomically; return False (and touch nothing) when the bytes would not change."""
     path = state_path(state_dir, state.source)
     text = render_state(state)
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
-    _atomic_write(path, text)
+    atomic_write_text(path, text, root=root)
     return True
 
 
 def delete_state(state_dir: Path, source: str) -> None:
     state_path(state_dir, source).unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; state is shared through git like any file
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def remove_leftover_temp_files(state_dir: Path) -> list[Path]:
@@ -130,7 +131,7 @@ def apply_lock(work_dir: Path) -> Iterator[None]:
             detail = f"pid {holder['pid']} since {holder['since']}"
         except (OSError, ValueError, KeyError):
             detail = "another process"
-        raise StateLockedError(f"state is locked by {detail}; wait for that apply to finish") from None
+        raise StateLockedError(f"state is locked by {detail}", "wait for that apply to finish") from None
     try:
         info.write_text(
             json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}), encoding="utf-8"

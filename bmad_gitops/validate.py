@@ -17,11 +17,14 @@ from .load import Document, locate, read_document
 from .project import Project
 
 
-def validate_files(project: Project, paths: Sequence[Path] = ()) -> list[Diagnostic]:
+def validate_files(
+    project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None
+) -> list[Diagnostic]:
     """Check `paths` (all of sources/ when empty) plus the rules that span files."""
     every = project.definition_files()
     targets = sorted({Path(os.path.abspath(p)) for p in paths}) if paths else every
-    stories = find_stories(project.root, project.stories_dir)
+    if stories is None:
+        stories = find_stories(project.root, project.stories_dir)
     diagnostics = _check_all(project, targets, stories)
     named = {p: project.display(p) for p in (every if not paths else [*every, *targets])}
     diagnostics.extend(duplicate_names(sorted(named.items(), key=lambda item: item[1])))

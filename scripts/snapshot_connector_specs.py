@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bmad_gitops.connectors.pyairbyte import PINNED, PyAirbyteBackend
+from bmad_gitops.connectors.pyairbyte.backend import PyAirbyteBackend
+from bmad_gitops.connectors.registry import entries, entry
 from bmad_gitops.errors import ConnectorError
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "bmad_gitops" / "schemas" / "connectors"
@@ -28,10 +29,10 @@ def write_spec(name: str, spec: dict[str, Any], folder: Path = SCHEMAS) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    names = list(sys.argv[1:] if argv is None else argv) or sorted(PINNED)
+    names = list(sys.argv[1:] if argv is None else argv) or [e.connector for e in entries() if e.make_backend.__name__ == "_pyairbyte"]
     for name in names:
         try:
-            backend = PyAirbyteBackend(name)
+            backend = PyAirbyteBackend(name, entry(name).pinned)
             target = write_spec(name, backend.spec())
         except ConnectorError as exc:
             print(f"error: {exc}", file=sys.stderr)

@@ -1,11 +1,18 @@
-"""The one mapping from definition `config` to each connector's own config shape."""
+"""The registry's mapping from a definition's `config` to each connector's own config shape."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from bmad_gitops.connector_config import connector_call
+from types import SimpleNamespace
+
+from bmad_gitops.connectors.registry import entry
+
+
+def connector_call(definition: dict[str, Any]) -> SimpleNamespace:
+    connector = definition["connector"]
+    return SimpleNamespace(connector=connector, config=entry(connector).map_config(definition["config"]))
 
 
 def _file(fmt: str, **options: Any) -> dict[str, Any]:
@@ -20,7 +27,7 @@ def test_csv_format_options_become_reader_options_json_string() -> None:
     assert call.connector == "source-file"
     assert "format_options" not in call.config
     assert json.loads(call.config["reader_options"]) == {"sep": ";", "quotechar": "'", "encoding": "latin-1", "header": 0, "skiprows": 2}
-    assert call.config["url"] == "data/x" and call.sheets is None
+    assert call.config["url"] == "data/x"
 
 
 def test_jsonl_reads_lines_and_plain_csv_sends_no_reader_options() -> None:
@@ -28,10 +35,9 @@ def test_jsonl_reads_lines_and_plain_csv_sends_no_reader_options() -> None:
     assert "reader_options" not in connector_call(_file("csv")).config
 
 
-def test_excel_sheets_are_not_reader_options() -> None:
+def test_excel_sheets_travel_as_pandas_sheet_name_in_reader_options() -> None:
     call = connector_call(_file("excel", sheets=["orders", "refunds"]))
-    assert call.sheets == ("orders", "refunds")
-    assert "reader_options" not in call.config
+    assert json.loads(call.config["reader_options"]) == {"sheet_name": ["orders", "refunds"]}
 
 
 def test_mapping_does_not_mutate_definition() -> None:

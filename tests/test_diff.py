@@ -101,7 +101,7 @@ def test_declared_stream_and_column_missing_are_errors_at_their_lines() -> None:
     texts = [(m.level, m.where.line if m.where else None, m.text) for m in plan.messages]
     assert texts == [
         ("error", 12, "declared column 'email' is missing from stream s"),
-        ("error", 12, "declared column 'id' is integer, but the source has number"),
+        ("error", 12, "declared column 'id' is integer, but the source has number; this connector reports every numeric column as number (CSV files carry no integer type), so declare it as number"),
         ("error", 14, "declared stream 'ghost' does not exist in the source (it has: s)"),
     ]
 

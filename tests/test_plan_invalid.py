@@ -31,6 +31,7 @@ def test_invalid_definition_is_not_planned_as_destroy(
             config_fingerprint="f",
             streams=(stream,),
         ),
+        root=tmp_path,
     )
     monkeypatch.chdir(tmp_path)
     before = (tmp_path / "state" / "shop.json").read_bytes()

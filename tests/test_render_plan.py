@@ -260,7 +260,7 @@ def test_markdown_fence_outlasts_backticks_in_values() -> None:
 def test_json_round_trips() -> None:
     plan = mixed_plan()  # sensitive change with no values: nothing to mask
     payload = json.loads(render_plan_json(plan))
-    assert payload.pop("summary") == {"add": 1, "change": 1, "destroy": 1, "drift": 3, "breaking": 2, "errors": 2}
+    assert payload.pop("summary") == {"add": 1, "change": 1, "destroy": 1, "drift": 3, "breaking": 2, "errors": 2, "skipped": 0, "unapplied": 0}
     assert payload.pop("has_changes") is True
     assert Plan.model_validate(payload) == plan
 

@@ -12,7 +12,8 @@ from bmad_gitops.definitions import load_definitions
 from bmad_gitops.extraction import mask_record, profile_records, sensitive_columns
 from bmad_gitops.model import AppliedState
 from bmad_gitops.project import load_project
-from bmad_gitops.resolve import ResolveError, Secret, resolve, reveal
+from bmad_gitops.errors import EnvError as ResolveError
+from bmad_gitops.resolve import Secret, resolve, reveal
 from bmad_gitops.state import read_state, render_state, write_state
 
 CANARY = "canary-9f3e-secret"
@@ -72,9 +73,9 @@ def test_state_render_is_stable_and_write_is_idempotent(tmp_path: Path) -> None:
     state = _state()
     text = render_state(state)
     assert text == render_state(AppliedState.model_validate_json(text))
-    assert write_state(tmp_path, state) is True
+    assert write_state(tmp_path, state, root=tmp_path) is True
     mtime = (tmp_path / "s.json").stat().st_mtime_ns
-    assert write_state(tmp_path, state) is False
+    assert write_state(tmp_path, state, root=tmp_path) is False
     assert (tmp_path / "s.json").stat().st_mtime_ns == mtime
     assert read_state(tmp_path, "s") == state
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"], "no temp file left behind"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from ..connector_config import connector_call
+from ..connectors.registry import find_entry
 from ..diagnostics import Finding
 from ..packaged import packaged
 
@@ -31,12 +31,13 @@ def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:
     """Run only on a definition that passed our own schema, so the mapping can trust its shape."""
     import fastjsonschema
 
-    call = connector_call(data)
-    validate = _spec_validator(call.connector)
-    if validate is None:
+    connector = str(data.get("connector"))
+    known = find_entry(connector)
+    validate = _spec_validator(connector)
+    if validate is None or known is None:
         return []
     try:
-        validate(call.config)
+        validate(known.map_config(data.get("config") or {}))
     except fastjsonschema.JsonSchemaException as exc:
         name = str(getattr(exc, "name", "") or "")
         field = name.removeprefix("data").lstrip(".").split(".")[0]
@@ -48,8 +49,8 @@ def connector_spec_findings(data: dict[str, Any]) -> list[Finding]:
             Finding(
                 "BG110",
                 where,
-                f"{call.connector} rejects this config: {message}",
-                f"see schemas/connectors/{call.connector}.json for what the connector accepts",
+                f"{connector} rejects this config: {message}",
+                f"see schemas/connectors/{connector}.json for what the connector accepts",
             )
         ]
     return []

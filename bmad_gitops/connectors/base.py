@@ -6,10 +6,11 @@ revealed, local paths absolute) and never learns about definitions, state or pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..catalog import Catalog, TableStatistics
+if TYPE_CHECKING:  # the catalog is pydantic, which validate never imports
+    from ..catalog import Catalog, TableStatistics
 
 
 class Backend(Protocol):
@@ -25,8 +26,10 @@ class Backend(Protocol):
 
     def discover(self, config: Mapping[str, Any]) -> Catalog: ...
 
-    def read(self, config: Mapping[str, Any], stream: str, limit: int) -> list[dict[str, Any]]:
-        """Up to `limit` records of `stream`, encoded as Airbyte records would be (plain JSON values)."""
+    def read(
+        self, config: Mapping[str, Any], stream: str, limit: int, columns: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to `limit` records of `stream` (only `columns` when given), as Airbyte records would encode them."""
         ...
 
 

@@ -1,55 +1,193 @@
-"""Which backend runs which connector. The planner asks here and never learns how a catalog was made."""
+"""The one table of connectors: which backend runs each, at which pinned version, its family, and how a
+definition's `config` maps onto the connector's own shape.
+
+Everything that needs to know about a connector asks here (the engine, validate's spec check, lineage naming,
+the discovery cache); nothing else matches connector names. Importing this module is cheap: backends are built
+by factories that import their heavy parts on first use. Tests swap in a fake with `registered(...)`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from ..catalog import Catalog
-from ..errors import ConnectorError
+from ..errors import ConfigError, ConnectorError
+from .pyairbyte.source_file import file_config, file_local_paths, file_localize
+from .pyairbyte.source_s3 import s3_config
+from .sql.config import mysql_config, postgres_config
 
-# Connectors with a live backend today, and the version each is pinned to.
-SUPPORTED = {"source-file": "0.5.39"}
-PLANNED = {
-    "source-postgres": "Airbyte's PostgreSQL connector is a Java image that needs Docker; the Docker-free backend is not built yet",
-    "source-mysql": "Airbyte's MySQL connector is a Java image that needs Docker; the Docker-free backend is not built yet",
-    "source-s3": "the S3 backend is not built yet",
-    "source-declarative-manifest": "the REST API backend is not built yet",
+if TYPE_CHECKING:
+    from .base import Backend
+
+Family = Literal["file", "database", "s3", "api"]
+ConfigMap = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def _same(config: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(config)
+
+
+def _no_paths(config: Mapping[str, Any]) -> list[str]:
+    return []
+
+
+def _unchanged(config: Mapping[str, Any], absolute: Callable[[str], str]) -> dict[str, Any]:
+    return dict(config)
+
+
+@dataclass(frozen=True)
+class ConnectorEntry:
+    connector: str
+    family: Family
+    pinned: str  # the version that runs: a PyPI release for PyAirbyte connectors, "native" for our own backends
+    make_backend: Callable[[ConnectorEntry], Backend]
+    map_config: ConfigMap = _same
+    # Local files the definition's config reads (as written): validate checks them, the cache hashes them.
+    local_paths: Callable[[Mapping[str, Any]], list[str]] = _no_paths
+    # The mapped config with those paths made absolute, for the backend.
+    localize: Callable[[Mapping[str, Any], Callable[[str], str]], dict[str, Any]] = _unchanged
+    # OpenLineage dataset naming scheme (https://openlineage.io/docs/spec/naming).
+    lineage_scheme: str = "file"
+    # Remote sources change without any file in the project changing: plan always asks them.
+    remote: bool = False
+    # Why the backend cannot run here yet; None when it can.
+    unavailable: str | None = None
+    installed_version: Callable[[ConnectorEntry], str | None] = lambda entry: entry.pinned
+
+    def backend(self) -> Backend:
+        if self.unavailable is not None:
+            raise ConnectorError(f"{self.connector}: {self.unavailable}")
+        return self.make_backend(self)
+
+    def version(self) -> str:
+        """The installed version when known, else the pinned one; never installs or imports a backend."""
+        return self.installed_version(self) or self.pinned
+
+
+def _pyairbyte(entry: ConnectorEntry) -> Backend:
+    from .pyairbyte.backend import PyAirbyteBackend
+
+    return PyAirbyteBackend(entry.connector, entry.pinned)
+
+
+def _pyairbyte_installed(entry: ConnectorEntry) -> str | None:
+    from .pyairbyte.install import installed_version
+
+    return installed_version(entry.connector, entry.pinned)
+
+
+def _sql(entry: ConnectorEntry) -> Backend:
+    try:
+        from .sql.backend import SqlBackend
+    except ImportError as exc:  # the live extra is missing SQLAlchemy or a driver
+        raise ConnectorError(
+            f"{entry.connector}: the database backend cannot load ({exc})", "pip install 'bmad-gitops[live]'"
+        ) from None
+    backend: Backend = SqlBackend(entry.connector)
+    return backend
+
+
+def _sql_version(entry: ConnectorEntry) -> str | None:
+    return entry.pinned
+
+
+def _declarative(entry: ConnectorEntry) -> Backend:
+    from .declarative.backend import DeclarativeBackend
+
+    backend: Backend = DeclarativeBackend(entry.connector)
+    return backend
+
+
+_ENTRIES: dict[str, ConnectorEntry] = {
+    e.connector: e
+    for e in (
+        ConnectorEntry(
+            "source-file",
+            "file",
+            "0.5.39",  # 0.5.40-0.6.0 need a smart-open release that does not exist (PYAIRBYTE.md)
+            _pyairbyte,
+            map_config=file_config,
+            local_paths=file_local_paths,
+            localize=file_localize,
+            lineage_scheme="file",
+            installed_version=_pyairbyte_installed,
+        ),
+        ConnectorEntry(
+            "source-s3",
+            "s3",
+            "4.14.2",  # 4.14.3-4.16.1 have the same smart-open problem
+            _pyairbyte,
+            map_config=s3_config,
+            lineage_scheme="s3",
+            remote=True,
+            installed_version=_pyairbyte_installed,
+            unavailable="the S3 backend is not built yet",
+        ),
+        ConnectorEntry(
+            "source-postgres",
+            "database",
+            "native",
+            _sql,
+            map_config=postgres_config,
+            lineage_scheme="postgres",
+            remote=True,
+            installed_version=_sql_version,
+        ),
+        ConnectorEntry(
+            "source-mysql",
+            "database",
+            "native",
+            _sql,
+            map_config=mysql_config,
+            lineage_scheme="mysql",
+            remote=True,
+            installed_version=_sql_version,
+        ),
+        ConnectorEntry(
+            "source-declarative-manifest",
+            "api",
+            "native",
+            _declarative,
+            lineage_scheme="api",
+            remote=True,
+            unavailable="the REST API backend is not built yet",
+        ),
+    )
 }
 
 
-class Backend(Protocol):
-    def version(self) -> str: ...
-
-    def check(self, config: Mapping[str, Any]) -> None: ...
-
-    def discover(self, config: Mapping[str, Any], *, sheets: Sequence[str] | None = None) -> Catalog: ...
-
-    def read(
-        self, config: Mapping[str, Any], stream: str, limit: int, *, sheets: Sequence[str] | None = None
-    ) -> list[dict[str, Any]]: ...
+def entries() -> tuple[ConnectorEntry, ...]:
+    return tuple(_ENTRIES[name] for name in sorted(_ENTRIES))
 
 
-def is_supported(connector: str) -> bool:
-    return connector in SUPPORTED
+def find_entry(connector: str) -> ConnectorEntry | None:
+    return _ENTRIES.get(connector)
 
 
-def unsupported_reason(connector: str) -> str:
-    return PLANNED.get(connector, f"no backend for connector '{connector}'")
+def entry(connector: str) -> ConnectorEntry:
+    found = _ENTRIES.get(connector)
+    if found is None:
+        raise ConfigError(
+            f"no backend for connector '{connector}'", f"use one of: {', '.join(sorted(_ENTRIES))}"
+        )
+    return found
 
 
 def backend_for(connector: str) -> Backend:
-    if connector not in SUPPORTED:
-        raise ConnectorError(f"{connector}: {unsupported_reason(connector)}")
-    from .pyairbyte import PyAirbyteBackend
-
-    return PyAirbyteBackend(connector)
+    return entry(connector).backend()
 
 
-def known_version(connector: str) -> str | None:
-    """The installed (or pinned) version, without importing airbyte."""
-    if connector not in SUPPORTED:
-        return None
-    from .pyairbyte import installed_version
-
-    return installed_version(connector) or SUPPORTED[connector]
+@contextmanager
+def registered(new: ConnectorEntry) -> Iterator[ConnectorEntry]:
+    """Put `new` in the table for the duration (tests register fake backends this way)."""
+    old = _ENTRIES.get(new.connector)
+    _ENTRIES[new.connector] = new
+    try:
+        yield new
+    finally:
+        if old is None:
+            _ENTRIES.pop(new.connector, None)
+        else:
+            _ENTRIES[new.connector] = old

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_bytes
 from ..envrefs import PURE_REF
-from ..errors import LineageError
+from ..errors import LineageError, ProjectError
 from ..model import AppliedState, StreamProfile
 from .stories import Story, StoryIndex, normalize_story_id, story_sort_key
 
@@ -500,7 +501,7 @@ def write_lineage(
             data = pages[path].encode("utf-8")
             if path.is_file() and path.read_bytes() == data:
                 continue
-            path.write_bytes(data)
+            atomic_write_bytes(path, data, root=root)
             changed.append(path)
         for path in sorted(doc_dir.glob("*.md")):
             if path not in pages and path.is_file() and _is_generated(path):
@@ -508,6 +509,8 @@ def write_lineage(
                 changed.append(path)
     except OSError as exc:
         raise LineageDocsError(f"{doc_dir}: cannot write the lineage docs ({exc.strerror or exc})") from None
+    except ProjectError as exc:
+        raise LineageDocsError(exc.message, exc.hint) from None
     return sorted(changed)
 
 

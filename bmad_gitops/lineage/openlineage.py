@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +19,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from .. import __version__
 from ..catalog import Stream
+from ..errors import LineageError
 from ..model import AppliedState, SourcePlan, StreamProfile
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ _REMOTE_FILE_STORAGE = frozenset({"ssh", "scp", "sftp"})
 _DEFAULT_PORTS = {"postgres": 5432, "mysql": 3306}
 
 
-class LineageEmitError(Exception):
+class LineageEmitError(LineageError):
     """The events could not be written or sent; the message names the destination and the cause."""
 
 
@@ -159,15 +159,10 @@ def dataset_identity(run: ExtractionRun, stream: str, root: Path) -> tuple[str, 
 
 
 def _family(run: ExtractionRun) -> str:
-    connector = run.connector.lower()
-    for name in ("postgres", "mysql"):
-        if connector == f"source-{name}" or run.type == name:
-            return name
-    if connector == "source-s3" or run.type == "s3":
-        return "s3"
-    if run.type in ("file", "api"):
-        return run.type
-    return "other"
+    from ..connectors.registry import find_entry
+
+    known = find_entry(run.connector)
+    return known.lineage_scheme if known is not None else "other"
 
 
 def _text(value: object, default: str) -> str:
@@ -411,12 +406,12 @@ def git_source_location(root: Path, definition_path: str | None) -> SourceCodeLo
 
     A remote's `user:token@` is dropped. Without a remote the URL is the definition's file: URI.
     """
-    top = _git(root, "rev-parse", "--show-toplevel")
-    if top is None:
+    from ..gitinfo import repository
+
+    repo = repository(root)
+    if repo is None:
         return None
-    remote = _git(root, "remote", "get-url", "origin")
-    sha = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-    branch = _git(root, "symbolic-ref", "--short", "--quiet", "HEAD")
+    top, remote, sha, branch = repo.top, repo.remote, repo.commit, repo.branch
     path = None
     if definition_path is not None:
         absolute = os.path.abspath(os.path.join(root, definition_path))
@@ -435,15 +430,6 @@ def git_source_location(root: Path, definition_path: str | None) -> SourceCodeLo
         version=sha,
         branch=branch,
     )
-
-
-def _git(root: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    out = done.stdout.strip()
-    return out if done.returncode == 0 and out else None
 
 
 _SCP_REMOTE = re.compile(r"(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)")

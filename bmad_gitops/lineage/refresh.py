@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import atomic_write_bytes
 from ..definitions import Definition
 from ..project import Project
 from ..state import read_all_states
@@ -22,9 +23,12 @@ class LineageResult:
     stories: tuple[Path, ...]
 
 
-def refresh_lineage(project: Project, definitions: list[Definition], *, update_stories: bool = False) -> LineageResult:
-    states = list(read_all_states(project.state_dir).values())
-    index = find_stories(project.root, project.stories_dir)
+def refresh_lineage(
+    project: Project, definitions: list[Definition], index: StoryIndex | None = None, *, update_stories: bool = False
+) -> LineageResult:
+    states = list(read_all_states(project.state_dir).good.values())
+    if index is None:
+        index = find_stories(project.root, project.stories_dir)
     docs = write_lineage(
         states,
         index,
@@ -58,6 +62,6 @@ def _update_stories(project: Project, index: StoryIndex, declared: dict[str, tup
         text = raw.decode("utf-8", errors="surrogateescape")
         updated = update_story_block(text, links)
         if updated != text:
-            path.write_bytes(updated.encode("utf-8", errors="surrogateescape"))
+            atomic_write_bytes(path, updated.encode("utf-8", errors="surrogateescape"), root=project.root)
             touched.append(path)
     return touched

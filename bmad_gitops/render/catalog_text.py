@@ -3,28 +3,42 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
-from ..catalog import Catalog
+from ..engine import Discovery
 
 
-def render_catalog_text(source: str, connector: str, version: str, catalog: Catalog) -> str:
-    lines = [
-        f"{source} ({connector} {version}): {len(catalog.streams)} stream{'s' if len(catalog.streams) != 1 else ''}"
-    ]
+def render_catalog_text(found: Discovery) -> str:
+    catalog = found.catalog
+    count = len(catalog.streams)
+    lines = [f"{found.source} ({found.connector} {found.version}): {count} stream{'s' if count != 1 else ''}"]
     for stream in catalog.streams:
         keys = f"primary key: {', '.join(stream.primary_key) or 'none'}; cursor: {', '.join(stream.cursor) or 'none'}"
-        lines.append(f"  {stream.name}  ({keys}; sync modes: {', '.join(stream.sync_modes)})")
+        title = f"{stream.namespace}.{stream.name}" if stream.namespace else stream.name
+        stats = found.statistics.get(stream.name)
+        size = ""
+        if stats is not None and stats.estimated_rows is not None:
+            size = f"; ~{stats.estimated_rows} rows"
+            if stats.estimated_bytes is not None:
+                size += f", ~{stats.estimated_bytes // 1024} KiB"
+        lines.append(f"  {title}  ({keys}; sync modes: {', '.join(stream.sync_modes)}{size})")
         width = max((len(c.name) for c in stream.columns), default=0)
         for column in stream.columns:
             lines.append(f"    {column.name:<{width}}  {column.type}{'' if column.nullable else '  not null'}")
+        for fk in stream.foreign_keys:
+            lines.append(f"    foreign key {fk.describe()}")
     return "\n".join(lines) + "\n"
 
 
-def render_catalog_json(source: str, connector: str, version: str, catalog: Catalog) -> str:
+def render_catalog_json(found: Discovery) -> str:
     payload = {
-        "source": source,
-        "connector": connector,
-        "connector_version": version,
-        **catalog.model_dump(mode="json"),
+        "source": found.source,
+        "connector": found.connector,
+        "connector_version": found.version,
+        **found.catalog.model_dump(mode="json"),
+        "statistics": {name: stats.model_dump(mode="json") for name, stats in sorted(found.statistics.items())},
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+CATALOG_RENDERERS: dict[str, Callable[[Discovery], str]] = {"text": render_catalog_text, "json": render_catalog_json}

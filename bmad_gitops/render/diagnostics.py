@@ -45,13 +45,17 @@ def render_json(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
 
+def github_escape(text: str) -> str:
+    """A workflow command's message, escaped as GitHub Actions reads it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def github_property(text: str) -> str:
+    return github_escape(text).replace(":", "%3A").replace(",", "%2C")
+
+
 def render_github(diagnostics: Sequence[Diagnostic], files_checked: int) -> str:
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    def prop(text: str) -> str:
-        return escape(text).replace(":", "%3A").replace(",", "%2C")
-
+    escape, prop = github_escape, github_property
     lines = []
     for d in diagnostics:
         message = f"{d.message} (hint: {d.hint})" if d.hint else d.message

@@ -39,8 +39,10 @@ class DetailLine:
 def render_plan_text(plan: Plan, *, color: bool = False) -> str:
     shown = [s for s in plan.sources if s.action != "skip" and has_something_to_say(s)]
     skipped = _skipped_lines(plan)
-    if not shown:
-        return NO_CHANGES + "\n" + "".join(line + "\n" for line in skipped)
+    if not shown and not skipped:
+        return NO_CHANGES + "\n"
+    if not shown:  # nothing to apply, but skipped definitions are not "No changes.": they were never applied
+        return summary_line(plan) + "\n" + "".join(line + "\n" for line in skipped)
     paint = _painter(color)
     lines = [
         "bmad-gitops will perform the following actions:"
@@ -98,6 +100,8 @@ def summary_line(plan: Plan, paint: Paint | None = None) -> str:
     s = plan.summary()
     drift = f"Drift: {_count(s.drift, 'change')} ({s.breaking} breaking)." if s.drift else "Drift: none."
     line = f"Plan: {s.add} to add, {s.change} to change, {s.destroy} to destroy. {drift}"
+    if s.skipped:
+        line += f" {s.skipped} skipped."
     if s.errors:
         line += " " + paint(f"Errors: {s.errors}.", _RED)
     return line

@@ -68,9 +68,10 @@ def _inside(folder: Path) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory: pytest.TempPathFactory) -> Baseline:
-    from bmad_gitops.connectors.pyairbyte import ensure_installed
+    from bmad_gitops.connectors.pyairbyte.install import ensure_installed
+    from bmad_gitops.connectors.registry import entry
 
-    version = ensure_installed("source-file")
+    version = ensure_installed("source-file", entry("source-file").pinned)
     root = tmp_path_factory.mktemp("plan_apply")
     work, golden = root / "project", root / "golden"
     make_project(work)

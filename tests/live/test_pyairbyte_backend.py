@@ -15,10 +15,19 @@ import pytest
 from openpyxl import Workbook
 
 from bmad_gitops.catalog import Catalog
-from bmad_gitops.connectors.pyairbyte import PyAirbyteBackend, ensure_installed, installed_version
+from bmad_gitops.connectors.pyairbyte.backend import PyAirbyteBackend
+from bmad_gitops.connectors.pyairbyte.install import ensure_installed, installed_version
+from bmad_gitops.connectors.registry import entry
 from bmad_gitops.errors import ConnectorError
 
 pytestmark = pytest.mark.live
+
+PINNED = entry("source-file").pinned
+
+
+def with_sheets(config: dict[str, Any], sheets: list[str]) -> dict[str, Any]:
+    """Sheets travel in source-file's own reader_options, as the registry's mapping puts them."""
+    return {**config, "reader_options": json.dumps({"sheet_name": sheets})}
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
@@ -36,8 +45,8 @@ def columns(catalog: Catalog, stream: str) -> dict[str, tuple[str, bool]]:
 @pytest.fixture(scope="module")
 def backend() -> PyAirbyteBackend:
     """One backend for the module: a read after a discover of the same config reuses the discovered catalog."""
-    ensure_installed("source-file")
-    return PyAirbyteBackend("source-file")
+    ensure_installed("source-file", PINNED)
+    return PyAirbyteBackend("source-file", PINNED)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +57,7 @@ def customers_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_install_is_recorded_in_the_shared_cache(backend: PyAirbyteBackend) -> None:
-    assert installed_version("source-file") == "0.5.39"
+    assert installed_version("source-file", PINNED) == "0.5.39"
     assert backend.version() == "0.5.39"
 
 
@@ -183,13 +192,13 @@ def test_excel_sheet_names_become_snake_case_and_blank_sheets_are_skipped(
     config = file_config(path, "excel", "book")
 
     assert [s.name for s in backend.discover(config).streams] == ["notes", "order_lines"]
-    restricted = backend.discover(config, sheets=["Order Lines"])
+    restricted = backend.discover(with_sheets(config, ["Order Lines"]))
     assert [s.name for s in restricted.streams] == ["order_lines"]
     assert columns(restricted, "order_lines") == {"line_id": ("number", True), "sku": ("string", True)}
     with pytest.raises(ConnectorError, match=r"no sheet named 'Nope'; available: 'Order Lines', 'Blank', 'Notes'"):
-        backend.discover(config, sheets=["Nope"])
+        backend.discover(with_sheets(config, ["Nope"]))
     with pytest.raises(ConnectorError, match=r"sheet 'Blank' is empty"):
-        backend.discover(config, sheets=["Blank"])
+        backend.discover(with_sheets(config, ["Blank"]))
 
 
 def test_missing_file_is_a_connector_error(backend: PyAirbyteBackend, tmp_path: Path) -> None:

@@ -1,0 +1,98 @@
+"""Whatever PyAirbyte or a connector raises becomes one ConnectorError line with no config values in it.
+
+Connector text may quote any config value and we cannot tell which are secret, so every value is scrubbed;
+the full text stays in the connector log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import unquote
+
+from ...errors import ConnectorError
+
+_MAX_MESSAGE = 300
+_VALUE_SEPARATORS = re.compile(r"[/?&=:@#;,\s]+")
+
+
+@contextlib.contextmanager
+def connector_errors(
+    connector: str, config: Mapping[str, Any], reported: Sequence[str] = (), *, installing: str | None = None
+) -> Iterator[None]:
+    """Turn whatever PyAirbyte or a connector raises into one ConnectorError line without secret values."""
+    try:
+        yield
+    except ConnectorError:
+        raise
+    except Exception as exc:  # every failure becomes a ConnectorError: the CLI must never show a traceback
+        raise ConnectorError(_failure_message(connector, exc, config, reported, installing=installing)) from None
+
+
+def _failure_message(
+    connector: str, exc: BaseException, config: Mapping[str, Any], reported: Sequence[str], *, installing: str | None
+) -> str:
+    reason = _failure_reason(exc, reported)
+    if installing:
+        reason = f"could not install airbyte-{connector}=={installing} from PyPI: {reason}"
+    # Callers already say what failed ("customers: check failed: …"); we add the connector and its reason.
+    message = f"{connector}: {_one_line(scrub(reason, config))}"
+    log_file = getattr(exc, "log_file", None)
+    return f"{message} (connector log: {log_file})" if log_file else message
+
+
+def _failure_reason(exc: BaseException, reported: Sequence[str]) -> str:
+    if reported:
+        return reported[-1]
+    context = getattr(exc, "context", None) or {}
+    if isinstance(context, Mapping) and context.get("failure_reason"):
+        return str(context["failure_reason"])
+    if isinstance(context, Mapping) and context.get("error_message"):  # config validation
+        return str(context["error_message"])
+    cause = exc.__cause__ or getattr(exc, "original_exception", None)
+    log_text = getattr(cause, "log_text", None) or getattr(exc, "log_text", None)
+    if isinstance(log_text, list):
+        log_text = "\n".join(str(line) for line in log_text)
+    if isinstance(log_text, str) and log_text.strip():
+        return _installer_reason(log_text)
+    text = getattr(exc, "message", None) or getattr(exc, "guidance", None) or str(exc)
+    return f"{type(exc).__name__}: {text}" if not getattr(exc, "message", None) else str(text)
+
+
+def _installer_reason(log_text: str) -> str:
+    """From uv's (`× No solution found …`) or pip's (`ERROR: …`) output, the error and what follows it."""
+    lines = [line.strip().lstrip("╰─▶ ") for line in log_text.splitlines() if line.strip()]
+    for index, line in enumerate(lines):
+        if line.startswith(("×", "error:", "ERROR:")):
+            return " ".join(lines[index:]).lstrip("× ")
+    return lines[-1]
+
+
+def _one_line(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 1] + "…"
+
+
+def _secret_candidates(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        # Connectors quote values reshaped (source-file turns http:// into https://), so hide the pieces too.
+        decoded = unquote(value)
+        after_scheme = decoded.partition("://")[2] or decoded
+        for piece in (value, decoded, after_scheme, *_VALUE_SEPARATORS.split(after_scheme)):
+            if len(piece) > 3:
+                yield piece
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _secret_candidates(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _secret_candidates(item)
+
+
+def scrub(text: str, config: Mapping[str, Any]) -> str:
+    """Connector text may quote any config value, and we cannot tell which are secret: hide them all."""
+    for value in sorted(set(_secret_candidates(config)), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
