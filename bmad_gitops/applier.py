@@ -19,7 +19,7 @@ from .errors import BmadGitopsError, ConnectorError, LineageError
 from .model import AppliedState, ChangeLogEntry, Plan, SourcePlan, StreamProfile
 from .planner import Inputs, declared_settings
 from .project import Project
-from .resolve import ResolvedSource, resolve
+from .resolve import ResolvedSource, resolve, secrets_hidden
 from .state import delete_state, read_state, remove_leftover_temp_files, state_path, write_state
 
 Outcome = Literal["applied", "unchanged", "deleted", "failed", "skipped"]
@@ -100,7 +100,7 @@ def _publish(project: Project, inputs: Inputs, results: list[SourceResult], opti
     except LineageError as exc:
         warnings.append(f"lineage docs not written: {exc}")
         return ApplyReport(results, events_sent_to=sent_to, warnings=tuple(warnings))
-    return ApplyReport(results, lineage.docs, lineage.stories, sent_to, tuple(warnings))
+    return ApplyReport(results, lineage.docs, lineage.stories, sent_to, (*warnings, *lineage.warnings))
 
 
 def _apply_one(
@@ -128,7 +128,8 @@ def _apply_one(
     started = _now()
     try:
         sample = options.sample or int((definition.data.get("extraction") or {}).get("sample", 100))
-        profiles, samples = _extract(project, definition, resolved, source.catalog, sample)
+        with secrets_hidden(resolved):
+            profiles, samples = _extract(project, definition, resolved, source.catalog, sample)
     except ConnectorError as exc:
         events = _events(project, source, definition, resolved, (), started, str(exc))
         return SourceResult(source.name, "failed", str(exc), events=events)

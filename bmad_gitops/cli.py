@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,11 +54,15 @@ def validate(paths: tuple[Path, ...], fmt: str) -> int:
 
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path) -> int:
-    """Set up a repository: sources/, pre-commit hook, CI workflow and a README snippet."""
+@click.option(
+    "--hook-repo", metavar="URL", help="Published hook repository to pin in .pre-commit-config.yaml and CI (with --rev)."
+)
+@click.option("--rev", metavar="TAG", help="Tag or commit of --hook-repo.")
+def init(directory: Path, hook_repo: str | None, rev: str | None) -> int:
+    """Set up a repository: sources/, pre-commit hook, pull-request workflow and a README snippet (offline)."""
     from .scaffold import init_repository
 
-    for line in init_repository(directory):
+    for line in init_repository(directory, hook_repo=hook_repo, rev=rev):
         click.echo(line)
     return 0
 
@@ -69,13 +73,10 @@ def init(directory: Path) -> int:
 @click.option("--force", is_flag=True, help="Overwrite an existing definition.")
 def new(kind: str, name: str, force: bool) -> int:
     """Write a commented definition sources/NAME.yaml of KIND to fill in."""
-    from .project import load_project
-    from .scaffold import ScaffoldError, write_definition
+    from . import engine
+    from .scaffold import write_definition
 
-    try:
-        path = write_definition(load_project(), kind, name, force=force)
-    except ScaffoldError as exc:
-        raise click.UsageError(str(exc)) from None
+    path = write_definition(engine.open_project(Path.cwd(), require=False), kind, name, force=force)
     click.echo(f"wrote {path}; fill in the placeholders, then run `bmad-gitops validate {path}`")
     return 0
 
@@ -95,7 +96,31 @@ def _context() -> Context:
 
     from . import engine
 
+    _library_logs_to_file()
     return engine.open_context(Path.cwd(), os.environ)
+
+
+def _library_logs_to_file() -> None:
+    """Libraries' log lines (urllib3 retries, connector LOG records) go to a file, never raw to the terminal."""
+    import logging
+
+    from .cachedir import cache_dir
+
+    root = logging.getLogger()
+    if any(getattr(h, "_bmad_gitops", False) for h in root.handlers):
+        return
+    try:
+        folder = cache_dir() / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / "bmad-gitops.log", encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._bmad_gitops = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
 
 
 @cli.command()
@@ -106,10 +131,10 @@ def connectors() -> int:
     for info in engine.connectors():
         if info.unavailable:
             state = f"not available: {info.unavailable}"
-        elif info.installed and info.installed != info.pinned:
+        elif info.pinned == "native":
+            state = "ready (built in, no connector to install)"
+        elif info.installed:
             state = f"installed {info.installed}"
-        elif info.pinned == "native" or info.installed:
-            state = f"ready ({info.installed or info.pinned})"
         else:
             state = f"not installed yet (installs {info.pinned} on first use)"
         click.echo(f"{info.connector:30} {info.family:9} {state}")
@@ -200,8 +225,8 @@ def plan(
     options = PlanOptions(
         targets=targets, paths_given=bool(paths), changed=changed, parallelism=parallelism, refresh=refresh
     )
-    with _progress("discovering") as progress:
-        result = engine.plan(ctx, options, paths, progress)
+    with _progress("discovering") as status:
+        result = engine.plan(ctx, options, paths, lambda name: status(f"discovering {name}"))
     if result.diagnostics:
         click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
     if out is not None:
@@ -254,7 +279,10 @@ def apply(
 
     ctx = _context()
 
+    status = _Status("discovering")
+
     def confirm(result: PlanResult) -> bool:
+        status.pause()  # the plan and the question need the terminal to themselves
         if result.diagnostics:
             click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
         click.echo(render_plan_text(result.plan, color=_color()), nl=False)
@@ -267,19 +295,34 @@ def apply(
         if not click.confirm("Apply these changes?", default=False):
             click.echo("Apply cancelled.")
             return False
+        status.resume()
         return True
 
     options = ApplyOptions(
         sample=sample, today=ctx.clock().date().isoformat(), update_stories=update_stories, parallelism=parallelism
     )
 
-    def applied(result: SourceResult) -> None:
-        click.echo(f"{result.name}: {result.outcome}", err=True)  # as each source finishes; the report follows
+    done: list[str] = []
 
-    with _progress("discovering") as progress:
+    def applied(result: SourceResult) -> None:  # as each source finishes, not when it starts
+        done.append(result.name)
+        if _color():
+            status(f"applied {len(done)} source(s); last: {result.name} ({result.outcome})")
+        else:
+            click.echo(f"progress: {result.name} {result.outcome}")
+
+    status.resume()
+    try:
         run = engine.apply(
-            ctx, options, plan_file=plan_file, confirm=confirm, on_plan_progress=progress, on_applied=applied
+            ctx,
+            options,
+            plan_file=plan_file,
+            confirm=confirm,
+            on_plan_progress=lambda name: status(f"discovering {name}"),
+            on_applied=applied,
         )
+    finally:
+        status.pause()
     if run.report is None:
         if not run.plan.plan.has_changes:
             click.echo(render_plan_text(run.plan.plan, color=_color()), nl=False)
@@ -302,6 +345,8 @@ def lineage(update_stories: bool) -> int:
     result = engine.lineage(ctx, update_stories=update_stories)
     for path in (*result.docs, *result.stories):
         click.echo(f"updated {ctx.project.display(path)}")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not result.docs and not result.stories:
         click.echo("Lineage docs are up to date.")
     return 0
@@ -313,21 +358,41 @@ def _color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
-@contextmanager
-def _progress(verb: str) -> Iterator[Callable[[str], None]]:
-    """On a terminal, a transient spinner naming the source being worked on; silent in logs and pipes."""
-    if not _color():
-        yield lambda name: None
-        return
-    from rich.console import Console
+class _Status:
+    """A transient spinner on stderr naming what is being worked on; nothing at all in logs and pipes."""
 
-    console = Console(stderr=True)
-    with console.status(f"{verb}...") as status:
-        yield lambda name: status.update(f"{verb} {name}")
+    def __init__(self, verb: str) -> None:
+        self._live = None
+        if _color():
+            from rich.console import Console
+
+            self._live = Console(stderr=True).status(f"{verb}...")
+
+    def __call__(self, what: str) -> None:
+        if self._live is not None:
+            self._live.update(what)
+
+    def pause(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+    def resume(self) -> None:
+        if self._live is not None:
+            self._live.start()
+
+
+@contextmanager
+def _progress(verb: str) -> Iterator[_Status]:
+    status = _Status(verb)
+    status.resume()
+    try:
+        yield status
+    finally:
+        status.pause()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .errors import BmadGitopsError, ProjectError
+    from .errors import BmadGitopsError, ProjectError, UsageError
 
     try:
         result = cli.main(args=list(argv) if argv is not None else None, prog_name="bmad-gitops", standalone_mode=False)
@@ -346,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo(f"error: {exc.message}", err=True)
         if exc.hint:
             click.echo(f"  hint: {exc.hint}", err=True)
-        return 2 if isinstance(exc, ProjectError) else 1
+        return 2 if isinstance(exc, (ProjectError, UsageError)) else 1
     except Exception as exc:  # anything else is a bug: one line, and how to see the details
         import os
 

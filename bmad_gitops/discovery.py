@@ -18,7 +18,7 @@ from .catalog import Catalog
 from .connectors.registry import ConnectorEntry, entry
 from .errors import ConfigError
 from .localpaths import local_file_path
-from .resolve import ResolvedSource, reveal
+from .resolve import ResolvedSource, reveal, secrets_hidden
 
 
 def cache_dir(root: Path) -> Path:
@@ -70,13 +70,15 @@ def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = Tru
     """The catalog from the cache when the key matches (local sources only), else from the backend."""
     known: ConnectorEntry = entry(source.connector)
     if known.remote or not use_cache:
-        return known.backend().discover(connector_config(source, root))
+        with secrets_hidden(source):
+            return known.backend().discover(connector_config(source, root))
     path = cache_dir(root) / f"{cache_key(source, known.version(), root)}.json"
     if path.is_file():
         try:
             return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError:
             pass  # a damaged entry is simply rediscovered and replaced
-    catalog = known.backend().discover(connector_config(source, root))
+    with secrets_hidden(source):
+        catalog = known.backend().discover(connector_config(source, root))
     atomic_write_text(path, catalog.model_dump_json(), root=root)
     return catalog

@@ -21,9 +21,9 @@ from .project import DEFINITION_SUFFIXES, Project, load_project
 if TYPE_CHECKING:  # the live stages load pydantic models; validate must not pay for them
     from .applier import ApplyOptions, ApplyReport, SourceResult
     from .catalog import Catalog, TableStatistics
+    from .lineage.refresh import LineageResult
     from .model import Plan, SourcePlan
     from .planner import Inputs, PlanOptions, PlanResult
-    from .lineage.refresh import LineageResult
     from .resolve import ResolvedSource
 
 
@@ -242,9 +242,11 @@ def resolve_source(ctx: Context, name: str) -> ResolvedSource:
 def check(ctx: Context, name: str) -> None:
     from .connectors.registry import backend_for
     from .discovery import connector_config
+    from .resolve import secrets_hidden
 
     resolved = resolve_source(ctx, name)
-    backend_for(resolved.connector).check(connector_config(resolved, ctx.project.root))
+    with secrets_hidden(resolved):
+        backend_for(resolved.connector).check(connector_config(resolved, ctx.project.root))
 
 
 @dataclass(frozen=True)
@@ -259,6 +261,7 @@ class Discovery:
 def discover(ctx: Context, name: str, *, statistics: bool = True) -> Discovery:
     from .connectors.registry import entry
     from .discovery import connector_config, discover_source
+    from .resolve import secrets_hidden
 
     resolved = resolve_source(ctx, name)
     known = entry(resolved.connector)
@@ -268,7 +271,8 @@ def discover(ctx: Context, name: str, *, statistics: bool = True) -> Discovery:
         backend = known.backend()
         counter = getattr(backend, "statistics", None)
         if counter is not None:
-            stats = dict(counter(connector_config(resolved, ctx.project.root)))
+            with secrets_hidden(resolved):
+                stats = dict(counter(connector_config(resolved, ctx.project.root)))
     return Discovery(name, resolved.connector, known.version(), catalog, stats)
 
 

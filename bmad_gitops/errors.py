@@ -53,3 +53,7 @@ class StalePlanError(PlanFileError):
 
 class LineageError(BmadGitopsError):
     """Lineage docs, stories or OpenLineage events could not be written or sent."""
+
+
+class UsageError(BmadGitopsError):
+    """The command was asked for something it cannot do as given (a bad name, an existing file): exit 2."""

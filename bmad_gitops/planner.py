@@ -157,10 +157,8 @@ def _plan_one(
         )
     try:
         resolved = resolve(definition, env)
-    except BmadGitopsError as exc:
-        return failed_source(
-            name, None, Message(level="error", text=str(exc), where=where), type_=kind, connector=connector
-        )
+    except BmadGitopsError as exc:  # its message names the file:line:col itself
+        return failed_source(name, None, Message(level="error", text=str(exc)), type_=kind, connector=connector)
     desired = desired_from(definition, resolved, cited)
     version = known.version()
     live: Catalog | None = None

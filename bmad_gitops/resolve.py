@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from .checks.secrets import is_secret_key
 from .connectors.registry import entry
 from .definitions import Definition
 from .envrefs import ref_names, substitute
-from .errors import EnvError
+from .errors import BmadGitopsError, EnvError
 
 
 class Secret:
@@ -137,3 +139,32 @@ def _public(value: Any) -> Any:
     if isinstance(value, list):
         return [_public(v) for v in value]
     return value
+
+
+def _secret_values(value: Any) -> Iterator[str]:
+    if isinstance(value, Secret):
+        yield value.reveal()
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _secret_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_values(item)
+
+
+def hide_secrets(text: str, source: ResolvedSource) -> str:
+    """`text` with every secret value of `source` (as written, URL-encoded or decoded) replaced."""
+    for secret in sorted(set(_secret_values(source.config)), key=len, reverse=True):
+        for form in sorted({secret, quote(secret, safe=""), unquote(secret)}, key=len, reverse=True):
+            if form:
+                text = text.replace(form, "(sensitive)")
+    return text
+
+
+@contextmanager
+def secrets_hidden(source: ResolvedSource) -> Iterator[None]:
+    """Around every backend call: whatever a backend says, no secret value of this source leaves here."""
+    try:
+        yield
+    except BmadGitopsError as exc:
+        raise type(exc)(hide_secrets(exc.message, source), hide_secrets(exc.hint, source)) from None

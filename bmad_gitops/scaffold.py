@@ -6,8 +6,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import __version__
 from .checks.names import NAME
 from .checks.schema import SCHEMA_FILE, load_schema
+from .errors import UsageError
 from .packaged import packaged
 from .project import Project
 
@@ -15,8 +17,8 @@ KIND_TEMPLATES = ("csv", "json", "excel", "postgres", "mysql", "api", "s3")
 README_MARK = "<!-- bmad-gitops -->"
 
 
-class ScaffoldError(Exception):
-    """The definition cannot be written; the message says why and what to do."""
+class ScaffoldError(UsageError):
+    """A definition or the repository setup cannot be written; the message says why and what to do."""
 
 
 def _template(name: str) -> str:
@@ -44,16 +46,37 @@ def write_definition(project: Project, kind: str, name: str, *, force: bool = Fa
     return Path(project.display(target))
 
 
-def init_repository(directory: Path) -> Iterator[str]:
-    """Create what is missing and say what was kept; running it twice changes nothing."""
-    root = directory.resolve()
+def init_repository(directory: Path, *, hook_repo: str | None = None, rev: str | None = None) -> Iterator[str]:
+    """Create what is missing and say what was kept; running it twice changes nothing.
+
+    By default the files work as written here and now, offline: the pre-commit hook runs the installed
+    bmad-gitops (`repo: local`, `language: system`), so it names no repository or tag that may not exist. With
+    `hook_repo` and `rev` (a published hook repository and its tag) the hook and CI install from there instead.
+    """
+    if (hook_repo is None) != (rev is None):
+        raise ScaffoldError("give the hook repository and its rev together (--hook-repo URL --rev TAG), or neither")
+    if hook_repo is not None and rev is not None:
+        precommit = _template("init/pre-commit-config-remote.yaml").replace("{hook_repo}", hook_repo)
+        precommit = precommit.replace("{rev}", rev)
+        install = f'pip install "bmad-gitops[live] @ git+{hook_repo}@{rev}"'
+    else:
+        precommit = _template("init/pre-commit-config.yaml")
+        install = f'pip install "bmad-gitops[live]=={__version__}"'
     files = {
         "sources/.gitkeep": "",
         "schemas/" + SCHEMA_FILE: packaged("schemas", SCHEMA_FILE).read_text(encoding="utf-8"),
-        ".pre-commit-config.yaml": _template("init/pre-commit-config.yaml"),
-        ".github/workflows/bmad-gitops.yml": _template("init/workflow.yml"),
-        ".gitignore": ".env\n.bmad-gitops/\n",
+        ".pre-commit-config.yaml": precommit,
+        ".github/workflows/bmad-gitops.yml": _template("init/workflow.yml").replace("{install}", install),
     }
+    return _write_missing(directory.resolve(), files)
+
+
+# What a project must never commit: secrets (.env), caches and run records (.bmad-gitops/), and saved plans,
+# which hold the config of every planned source.
+GITIGNORE = (".env", ".bmad-gitops/", "*.plan.json", "plan.json")
+
+
+def _write_missing(root: Path, files: dict[str, str]) -> Iterator[str]:
     for relative, content in files.items():
         target = root / relative
         if target.exists():
@@ -62,6 +85,7 @@ def init_repository(directory: Path) -> Iterator[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
         yield f"created {relative}"
+    yield _update_gitignore(root / ".gitignore")
     readme = root / "README.md"
     existing = readme.read_text(encoding="utf-8") if readme.exists() else ""
     if README_MARK in existing:
@@ -71,3 +95,19 @@ def init_repository(directory: Path) -> Iterator[str]:
         readme.write_text(existing + separator + _template("init/README-snippet.md"), encoding="utf-8")
         yield ("updated" if existing else "created") + " README.md (bmad-gitops section)"
     yield "next: `bmad-gitops new csv my_source`, then `pre-commit install`"
+
+
+def _update_gitignore(path: Path) -> str:
+    """Append the patterns the file lacks, once; lines the user wrote are never touched."""
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    present = {line.strip() for line in existing.splitlines()}
+    missing = [pattern for pattern in GITIGNORE if pattern not in present]
+    if not missing:
+        return "kept    .gitignore (already ignores what bmad-gitops needs)"
+    block = "# bmad-gitops: secrets, caches and saved plans\n" + "".join(f"{p}\n" for p in missing)
+    if existing:
+        separator = "\n" if existing.endswith("\n") else "\n\n"
+        path.write_text(existing + separator + block, encoding="utf-8")
+        return f"updated .gitignore (added {', '.join(missing)})"
+    path.write_text(block, encoding="utf-8")
+    return "created .gitignore"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .atomic import atomic_write_text
 from .errors import StateError, StateLockedError
-from .model import AppliedState
+from .model import STATE_VERSION, AppliedState
 
 
 def state_path(state_dir: Path, source: str) -> Path:
@@ -48,6 +48,17 @@ def read_state(state_dir: Path, source: str) -> AppliedState | None:
             f"{path}: is not a valid state file",
             f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
         ) from None
+    if state.version != STATE_VERSION:
+        raise StateError(
+            f"{path}: state version {state.version} is not {STATE_VERSION} (written by another bmad-gitops version)",
+            f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
+        )
+    unknown = sorted({c.type for s in state.streams for c in s.columns if not _known_type(c.type)})
+    if unknown:
+        raise StateError(
+            f"{path}: unknown column type {unknown[0][:40]!r}",
+            f"restore it from git (`git checkout -- {path}`) or delete it and run `bmad-gitops apply` to rebuild it",
+        )
     if state.source != source:
         raise StateError(
             f"{path}: records source '{state.source}', not '{source}'",
@@ -65,6 +76,16 @@ class States:
 
     def names(self) -> set[str]:
         return set(self.good) | set(self.broken)
+
+
+_TYPE_WORDS = frozenset(
+    {"string", "integer", "number", "boolean", "date", "date-time", "time", "object", "array", "unknown", "null"}
+)
+
+
+def _known_type(word: str) -> bool:
+    """A column type word as `catalog.column_type` makes them (a union is written `number|string`)."""
+    return all(part in _TYPE_WORDS for part in word.split("|"))
 
 
 def read_all_states(state_dir: Path) -> States:

@@ -230,6 +230,11 @@ CASES = [
     case("bad-enum-type", edit(CSV, "type: file", "type: flie"), "BG104", 2, 7),
     case("bad-enum-connector", edit(POSTGRES, "source-postgres", "source-postgress"), "BG104", 3, 12, "orders_db.yaml"),
     case("unfilled-placeholder", edit(POSTGRES, "127.0.0.1", "<db.example.com>"), "BG105", 7, 9, "orders_db.yaml"),
+    case("unfilled-placeholder-url", edit(CSV, "data/customers.csv", "<path/to/file.csv>"), "BG105", 10, 8),
+    case("config-format-disagrees", edit(CSV, "  format: csv\n", "  format: json\n"), "BG104", 9, 11),
+    case("config-format-csv-under-json", edit(JSON, "format: jsonl", "format: csv"), "BG104", 9, 11, "api_logs.yaml"),
+    case("tag-with-a-space", edit(POSTGRES, "tags: [oltp]", 'tags: ["o ltp"]'), "BG104", 15, 8, "orders_db.yaml"),
+    case("column-type-python-name", edit(CSV, "customer_id: integer", "customer_id: float"), "BG104", 22, 20),
     # 2xx: secrets
     case("password-in-csv-source", with_config_password(CSV), "BG200", 13, 13),
     case("password-in-json-source", with_config_password(JSON), "BG200", 13, 13, "api_logs.yaml"),
@@ -249,6 +254,14 @@ CASES = [
     case("env-ref-starts-with-digit", edit(POSTGRES, "127.0.0.1", '"${1BAD}"'), "BG201", 7, 9, "orders_db.yaml"),
     case("env-ref-with-dash", edit(POSTGRES, "127.0.0.1", '"${BAD-NAME}"'), "BG201", 7, 9, "orders_db.yaml"),
     case("env-ref-unclosed", edit(POSTGRES, "127.0.0.1", '"${FOO"'), "BG201", 7, 9, "orders_db.yaml"),
+    case(
+        "env-ref-without-braces-in-secret-field",
+        edit(POSTGRES, '"${POSTGRES_PASSWORD}"', "$POSTGRES_PASSWORD"),
+        "BG201",
+        11,
+        13,
+        "orders_db.yaml",
+    ),
     case(
         "env-ref-malformed-in-secret-field",
         edit(POSTGRES, '"${POSTGRES_PASSWORD}"', '"${1BAD}"'),
@@ -309,6 +322,15 @@ def test_bad_input_renders_in_every_format(
     lines = out.splitlines()
     assert lines and all(GITHUB_LINE.match(ln) for ln in lines), out
     assert any(re.match(rf"::error file={re.escape(path)},line={line},col={col},title={code}::", ln) for ln in lines)
+
+
+@pytest.mark.parametrize(("content", "filename", "code", "line", "col"), CASES)
+def test_every_diagnostic_says_what_to_do(
+    validate_source: ValidateSource, content: str | bytes, filename: str, code: str, line: int, col: int
+) -> None:
+    _, report = validate_source(content, filename)
+    assert report["diagnostics"]
+    assert [d for d in report["diagnostics"] if not d["hint"].strip()] == []
 
 
 GITHUB_LINE = re.compile(r"::(error|warning) file=[^,:]+,line=[1-9]\d*,col=[1-9]\d*,title=BG\d{3}::\S.*\Z")

@@ -66,4 +66,4 @@ def test_s3_streams_get_filetype() -> None:
     config = {"bucket": "b", "region": "eu-west-1", "streams": [{"name": "e", "globs": ["*.csv"], "format": "csv"}]}
     call = connector_call({"type": "s3", "connector": "source-s3", "config": config})
     assert call.config["region_name"] == "eu-west-1"
-    assert call.config["streams"][0]["format"] == {"filetype": "csv"}
+    assert call.config["streams"][0]["format"]["filetype"] == "csv"

@@ -222,7 +222,8 @@ def test_valid_yaml_of_any_shape_never_raises(project: Project, extra: dict[str,
     diagnostics = diagnose(raw, project)
     assert_well_formed(diagnostics, raw)
     unknown = set(extra) - set(load_schema()["$defs"]["file"]["properties"])
-    if unknown:
+    # A reading error (PyYAML may write keys such as NEL that a reader folds into a duplicate) stops the checks.
+    if unknown and not any(d.code.startswith("BG0") for d in diagnostics):
         assert {"BG101"} <= {d.code for d in diagnostics}, "an unknown top-level key must be reported"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Diagnostic, Finding
+from .placeholders import is_placeholder
 
 NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -32,7 +33,7 @@ def name_findings(path: Path, data: dict[str, Any]) -> list[Finding]:
             )
         )
     declared = data.get("name")
-    if isinstance(declared, str) and declared != stem:
+    if isinstance(declared, str) and declared != stem and not is_placeholder(declared):
         found.append(
             Finding(
                 "BG301",

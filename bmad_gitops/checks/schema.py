@@ -14,6 +14,7 @@ from typing import Any
 
 from ..diagnostics import Finding
 from ..packaged import packaged
+from .placeholders import is_placeholder
 
 SCHEMA_FILE = "source.schema.json"
 
@@ -58,6 +59,8 @@ def _all_findings(data: Any, schema: dict[str, Any]) -> Iterator[Finding]:
     validator = Draft202012Validator(schema)
     seen: set[tuple[str, tuple[str | int, ...], str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        if is_placeholder(error.instance):  # reported once, as BG105, by the placeholder check
+            continue
         for finding in _explain(error):
             key = (finding.code, finding.where, finding.message)
             if key not in seen:
@@ -90,15 +93,56 @@ def _explain(error: Any) -> Iterator[Finding]:
             "BG103",
             where,
             f"{label} must be {_article(expected)}, not {_json_type(error.instance)}",
-            _describe(error.schema),
+            _describe(error.schema) or f"write {_article(expected)} here",
         )
     elif kind in ("enum", "const"):
         options = error.validator_value if kind == "enum" else [error.validator_value]
-        close = difflib.get_close_matches(str(error.instance), [str(o) for o in options], n=1, cutoff=0.6)
-        hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(str(o) for o in options)
+        meant = _meant(error.instance, [str(o) for o in options])
+        hint = f"did you mean '{meant}'?" if meant else "allowed: " + ", ".join(str(o) for o in options)
         yield Finding("BG104", where, f"{label} is {error.instance!r}; expected {_one_of(options)}", hint)
     else:
-        yield Finding("BG104", where, f"{label}: {_shorten(error.message)}", _describe(error.schema))
+        yield Finding("BG104", where, f"{label}: {_shorten(error.message)}", _describe(error.schema) or _rule(error))
+
+
+# Type names from Python, SQL and pandas that people write for a column type, and the JSON Schema name meant.
+# Spelling alone cannot find these (`float` is nowhere near `number`).
+_TYPE_ALIASES = {
+    "float": "number",
+    "double": "number",
+    "decimal": "number",
+    "numeric": "number",
+    "real": "number",
+    "int": "integer",
+    "bigint": "integer",
+    "smallint": "integer",
+    "long": "integer",
+    "str": "string",
+    "text": "string",
+    "varchar": "string",
+    "char": "string",
+    "bool": "boolean",
+    "datetime": "date-time",
+    "timestamp": "date-time",
+    "timestamptz": "date-time",
+    "json": "object",
+    "dict": "object",
+    "map": "object",
+    "list": "array",
+}
+
+
+def _meant(value: Any, options: list[str]) -> str | None:
+    """The allowed option `value` most likely means: a known alias, then the same word in another case, then
+    the closest spelling."""
+    text = str(value)
+    alias = _TYPE_ALIASES.get(text.strip().lower())
+    if alias in options:
+        return alias
+    folded = {o.lower(): o for o in options}
+    if text.strip().lower() in folded:
+        return folded[text.strip().lower()]
+    close = difflib.get_close_matches(text, options, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _json_type(value: Any) -> str:
@@ -132,6 +176,22 @@ def _one_of(options: list[Any]) -> str:
 
 def _describe(schema: Any) -> str:
     return str(schema.get("description", "")) if isinstance(schema, dict) else ""
+
+
+def _rule(error: Any) -> str:
+    """A hint from the rule itself, for a schema node without a description (list items, mostly)."""
+    kind, value = error.validator, error.validator_value
+    rules = {
+        "pattern": f"write a value matching {value}",
+        "minLength": "write a non-empty value" if value == 1 else f"write at least {value} characters",
+        "maxLength": f"write at most {value} characters",
+        "minItems": f"list at least {value} item(s)",
+        "maxItems": f"list at most {value} item(s)",
+        "uniqueItems": "remove the repeated item",
+        "minimum": f"write a number of at least {value}",
+        "maximum": f"write a number of at most {value}",
+    }
+    return rules.get(kind, "see schemas/source.schema.json for what is allowed here")
 
 
 def _shorten(message: str) -> str:

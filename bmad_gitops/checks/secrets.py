@@ -50,8 +50,22 @@ def is_secret_key(key: str) -> bool:
     return key in spec_secret_names() or (_SECRET_NAME.search(key) is not None and not _NOT_SECRET.search(key))
 
 
+def secret_hint(key: str) -> str:
+    """How to write a secret field: an env reference named after the key (`api_key` -> `${API_KEY}`)."""
+    var = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_") or "SECRET"
+    return f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env'
+
+
+# A whole value `$NAME`: shells read it as a reference, bmad-gitops as literal text. Only the whole value, because
+# a real password may contain `$` and a message must never echo part of a secret.
+_UNBRACED = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)\Z")
+
+
 def secret_finding(where: tuple[str | int, ...], key: str | int | None, value: Any) -> Finding | None:
-    """BG200 for a plaintext value under a secret key; BG201 for a malformed reference anywhere."""
+    """BG200 for a plaintext value under a secret key; BG201 for a malformed reference anywhere.
+
+    In a secret field `$NAME` is BG201 too: the user meant a reference, and the fix is braces, not a vault.
+    """
     if isinstance(value, str):
         if "$" in value and (problems := malformed_refs(value)):
             return Finding(
@@ -65,11 +79,14 @@ def secret_finding(where: tuple[str | int, ...], key: str | int | None, value: A
     elif value is None:
         return None
     if isinstance(key, str) and is_secret_key(key):
-        var = re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
-        return Finding(
-            "BG200",
-            where,
-            f"'{key}' holds a plaintext secret",
-            f'write `{key}: "${{{var}}}"` and set {var} in the environment or .env',
-        )
+        bare = _UNBRACED.match(value.strip()) if isinstance(value, str) else None
+        if bare is not None:
+            var = bare.group(1)
+            return Finding(
+                "BG201",
+                where,
+                f"'${var}' is not an env var reference: references need braces",
+                f'write `{key}: "${{{var}}}"`; $$ for a literal $',
+            )
+        return Finding("BG200", where, f"'{key}' holds a plaintext secret", secret_hint(key))
     return None

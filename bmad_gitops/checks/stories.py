@@ -8,6 +8,7 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Finding
 from ..lineage.stories import StoryIndex
+from .placeholders import is_placeholder
 
 
 def story_findings(data: dict[str, Any], index: StoryIndex, root: Path) -> list[Finding]:
@@ -16,7 +17,7 @@ def story_findings(data: dict[str, Any], index: StoryIndex, root: Path) -> list[
     if not isinstance(listed, list):  # a wrong type is the schema's to report
         return []
     for position, story_id in enumerate(listed):
-        if not isinstance(story_id, str):
+        if not isinstance(story_id, str) or is_placeholder(story_id):
             continue
         matches = index.by_id(story_id)
         if not matches:

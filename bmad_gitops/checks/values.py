@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Finding
-from .placeholders import placeholder_finding
-from .secrets import secret_finding
+from .placeholders import is_placeholder, placeholder_finding
+from .secrets import is_secret_key, secret_finding, secret_hint
 
 
 def value_findings(data: dict[str, Any]) -> list[Finding]:
@@ -18,9 +18,15 @@ def value_findings(data: dict[str, Any]) -> list[Finding]:
     path: list[str | int] = []
 
     def leaf(key: str | int | None, value: Any) -> None:
-        for finding in (secret_finding(tuple(path), key, value), placeholder_finding(tuple(path), value)):
-            if finding is not None:
-                found.append(finding)
+        if is_placeholder(value):
+            # One problem, one diagnostic: `password: <password>` is an unfilled placeholder, not also a
+            # plaintext secret; its hint says what a secret field takes.
+            hint = secret_hint(key) if isinstance(key, str) and is_secret_key(key) else ""
+            found.append(placeholder_finding(tuple(path), value, hint))
+            return
+        finding = secret_finding(tuple(path), key, value)
+        if finding is not None:
+            found.append(finding)
 
     def walk(value: Any) -> None:
         items = value.items() if type(value) is dict else enumerate(value)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_bytes
 from ..definitions import Definition
+from ..errors import ProjectError
 from ..project import Project
 from ..state import read_all_states
 from .docs import write_lineage
@@ -21,6 +22,7 @@ from .stories import StoryIndex, find_stories, update_story_block
 class LineageResult:
     docs: tuple[Path, ...]
     stories: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def refresh_lineage(
@@ -37,11 +39,16 @@ def refresh_lineage(
         {d.name: d.data for d in definitions},
         {d.name: project.root / d.display for d in definitions},
     )
-    touched = _update_stories(project, index, {s.source: s.stories for s in states}) if update_stories else []
-    return LineageResult(tuple(docs), tuple(touched))
+    warnings: list[str] = []
+    touched = (
+        _update_stories(project, index, {s.source: s.stories for s in states}, warnings) if update_stories else []
+    )
+    return LineageResult(tuple(docs), tuple(touched), tuple(warnings))
 
 
-def _update_stories(project: Project, index: StoryIndex, declared: dict[str, tuple[str, ...]]) -> list[Path]:
+def _update_stories(
+    project: Project, index: StoryIndex, declared: dict[str, tuple[str, ...]], warnings: list[str]
+) -> list[Path]:
     """Keep each linked story's marked block listing its sources; every other byte stays as it was."""
     by_story: dict[Path, set[str]] = {}
     for source, ids in declared.items():
@@ -62,6 +69,10 @@ def _update_stories(project: Project, index: StoryIndex, declared: dict[str, tup
         text = raw.decode("utf-8", errors="surrogateescape")
         updated = update_story_block(text, links)
         if updated != text:
-            atomic_write_bytes(path, updated.encode("utf-8", errors="surrogateescape"), root=project.root)
+            try:
+                atomic_write_bytes(path, updated.encode("utf-8", errors="surrogateescape"), root=project.root)
+            except ProjectError:  # a symlinked story, or one whose folder leaves the root: never followed
+                warnings.append(f"{project.display(path)}: not updated, it is a symlink or lies outside the project")
+                continue
             touched.append(path)
     return touched

@@ -341,7 +341,10 @@ def _config_path(root: Path, value: object) -> Path | None:
         text = text[len("{project-root}") :].lstrip("/\\") or "."
     if "{" in text:
         return None  # another placeholder ({output_folder}, ...) that only BMad itself resolves
-    return root / text
+    from ..atomic import inside
+
+    folder = root / text
+    return folder if inside(folder, root) else None  # the project root is a wall, for reading stories too
 
 
 def _load_yaml(path: Path) -> object:

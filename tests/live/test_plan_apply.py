@@ -81,17 +81,17 @@ def rewrite_jsonl(path: Path, change: Callable[[dict[str, Any]], dict[str, Any]]
 def apply_report(out: str) -> str:
     """apply's own report: the plan, per-source results and the "Apply complete" line.
 
-    The `applying NAME` progress lines come from parallel workers in no fixed order (see `progress`), and what
+    The `progress: NAME OUTCOME` lines come from parallel workers in no fixed order (see `progress`), and what
     follows the summary (lineage docs, OpenLineage events) belongs to other features and their tests.
     """
     head, sep, tail = out.partition("\nApply complete: ")
     assert sep, out
     report = head + sep + tail.partition("\n")[0] + "\n"
-    return "".join(line for line in report.splitlines(keepends=True) if not line.startswith("applying "))
+    return "".join(line for line in report.splitlines(keepends=True) if not line.startswith("progress: "))
 
 
 def progress(out: str) -> list[str]:
-    return sorted(line.removeprefix("applying ") for line in out.splitlines() if line.startswith("applying "))
+    return sorted(line.split()[1] for line in out.splitlines() if line.startswith("progress: "))
 
 
 def state_text(root: Path, name: str) -> str:
@@ -210,10 +210,11 @@ def test_dropped_column_is_breaking_refused_under_freeze_and_accepted_under_warn
 
     frozen_plan = (
         WILL + f"  ~ customers (file, source-file {version})    <- update\n"
+        "      ~ on_drift: warn -> freeze\n"
         "      drift (on_drift: freeze):\n"
         "          - customers.country    (contraction, BREAKING)\n"
         "      affects stories 1.1, 1.2\n"
-        "      error: sources/customers.yaml:1:1: 1 breaking drift change under on_drift: freeze; "
+        "      error: sources/customers.yaml:18:11: 1 breaking drift change under on_drift: freeze; "
         "update the definition or set on_drift: evolve\n"
         "\n"
         "Plan: 0 to add, 1 to change, 0 to destroy. Drift: 1 change (1 breaking). Errors: 1.\n"
@@ -236,7 +237,7 @@ def test_dropped_column_is_breaking_refused_under_freeze_and_accepted_under_warn
         "      drift (on_drift: warn):\n"
         "          - customers.country    (contraction, BREAKING)\n"
         "      affects stories 1.1, 1.2\n"
-        "      warning: sources/customers.yaml:1:1: 1 breaking drift change; apply will accept it (on_drift: warn)\n"
+        "      warning: sources/customers.yaml:18:11: 1 breaking drift change; apply will accept it (on_drift: warn)\n"
         "\n"
         "Plan: 0 to add, 1 to change, 0 to destroy. Drift: 1 change (1 breaking).\n"
     )
@@ -272,7 +273,7 @@ def test_changed_column_type_is_a_breaking_amendment(live_project: Path, baselin
         "      drift (on_drift: evolve):\n"
         "          ~ api_logs.latency_ms  number -> string    (amendment, BREAKING)\n"
         "      affects stories 2.1\n"
-        "      info: 1 breaking drift change accepted at apply (on_drift: evolve)\n"
+        "      info: sources/api_logs.yaml:2:1: 1 breaking drift change accepted at apply (on_drift: evolve)\n"
         "\n"
         "Plan: 0 to add, 1 to change, 0 to destroy. Drift: 1 change (1 breaking).\n",
         "",
@@ -516,9 +517,9 @@ def test_kill_9_during_apply_leaves_every_state_file_old_or_new(
     snapshots: list[tuple[str, dict[str, bytes]]] = []
 
     first = _Apply(live_project)  # plans (3 discoveries, cached for the next attempts), then applies
-    first.wait_for_line("applying ", timeout=900)
+    first.wait_for_line("progress: ", timeout=900)
     first.kill()
-    snapshots.append(("after the first `applying` line", state_files(live_project)))
+    snapshots.append(("after the first `progress:` line", state_files(live_project)))
 
     second = _Apply(live_project)
     _kill_at_first_state_write(second, folder, timeout=900)
@@ -738,7 +739,7 @@ def test_target_paths_and_formats(live_project: Path, baseline: Baseline, run: R
     code, out, err = run("plan", "--format", "json")
     assert (code, err) == (0, "")
     payload = json.loads(out)
-    assert payload["summary"] == {"add": 0, "breaking": 0, "change": 1, "destroy": 0, "drift": 1, "errors": 0}
+    assert payload["summary"] == {"add": 0, "breaking": 0, "change": 1, "destroy": 0, "drift": 1, "errors": 0, "skipped": 0, "unapplied": 0}
     assert payload["has_changes"] is True
     assert [(s["name"], s["action"]) for s in payload["sources"]] == [
         ("api_logs", "no-op"),
@@ -840,7 +841,7 @@ def test_discover_check_and_connectors(live_project: Path, baseline: Baseline, r
     assert run("check", "customers") == (0, "customers: connection OK\n", "")
     code, out, err = run("connectors")
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == f"{'source-file':30} installed {version}"
+    assert f"{'source-file':30} {'file':9} installed {version}" in out.splitlines(), out
 
 
 # ── regressions: bugs these tests caught, fixed meanwhile ────────────────────────────────────────────────────────

@@ -15,7 +15,6 @@ from urllib.parse import unquote
 from ...errors import ConnectorError
 
 _MAX_MESSAGE = 300
-_VALUE_SEPARATORS = re.compile(r"[/?&=:@#;,\s]+")
 
 
 @contextlib.contextmanager
@@ -38,7 +37,7 @@ def _failure_message(
     if installing:
         reason = f"could not install airbyte-{connector}=={installing} from PyPI: {reason}"
     # Callers already say what failed ("customers: check failed: …"); we add the connector and its reason.
-    message = f"{connector}: {_one_line(scrub(reason, config))}"
+    message = f"{connector}: {_one_line(without_data(scrub(reason, config)))}"
     log_file = getattr(exc, "log_file", None)
     return f"{message} (connector log: {log_file})" if log_file else message
 
@@ -75,24 +74,40 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 1] + "…"
 
 
-def _secret_candidates(value: Any) -> Iterator[str]:
+def _config_values(value: Any) -> Iterator[str]:
     if isinstance(value, str):
-        # Connectors quote values reshaped (source-file turns http:// into https://), so hide the pieces too.
+        # Connectors quote values reshaped (source-file turns http:// into https://, or decodes %40), so hide
+        # the decoded value and the part after the scheme too; whole values only, never fragments of words.
         decoded = unquote(value)
-        after_scheme = decoded.partition("://")[2] or decoded
-        for piece in (value, decoded, after_scheme, *_VALUE_SEPARATORS.split(after_scheme)):
+        for piece in (value, decoded, decoded.partition("://")[2]):
             if len(piece) > 3:
                 yield piece
     elif isinstance(value, Mapping):
         for item in value.values():
-            yield from _secret_candidates(item)
+            yield from _config_values(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _secret_candidates(item)
+            yield from _config_values(item)
 
 
 def scrub(text: str, config: Mapping[str, Any]) -> str:
-    """Connector text may quote any config value, and we cannot tell which are secret: hide them all."""
-    for value in sorted(set(_secret_candidates(config)), key=len, reverse=True):
-        text = text.replace(value, "***")
+    """Connector text may quote any config value: each whole value is hidden, and nothing else is touched."""
+    for value in sorted(set(_config_values(config)), key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(value)}(?![\w])", "***", text)
     return text
+
+
+_UNICODE = re.compile(r"codec can't decode byte 0x[0-9a-f]{2} in position (\d+)")
+_QUOTED = re.compile(r"b?'[^']{25,}'|b?\"[^\"]{25,}\"")
+
+
+def without_data(text: str) -> str:
+    """Connector errors that quote the data (a decode error showing bytes, a parser quoting a row) become a
+    summary; the full text stays in the connector log. Long quoted strings are the usual carriers of data."""
+    found = _UNICODE.search(text)
+    if found:
+        return (
+            f"the file is not valid UTF-8 at byte {found.group(1)}; set `format_options.encoding` "
+            "(for example latin-1)"
+        )
+    return _QUOTED.sub("'…'", text)

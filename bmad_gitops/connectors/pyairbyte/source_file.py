@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...checks.sheets import sheet_stream_name
 from ...errors import ConnectorError
 
 # seed-level format_options key -> pandas reader option that source-file passes on
@@ -81,12 +81,6 @@ def _reader_options(config: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(options, dict):
         raise ConnectorError('source-file: reader_options must be a JSON object, e.g. \'{"sep": ","}\'')
     return options
-
-
-def sheet_stream_name(sheet: str) -> str:
-    """`Order Lines` and `OrderLines` both become `order_lines`: stream names are lower snake case."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", sheet.strip())
-    return re.sub(r"\W+", "_", spaced.lower()).strip("_") or "sheet"
 
 
 def _workbook_sheets(path: Path) -> dict[str, bool]:
@@ -158,15 +152,12 @@ def file_runs(
     path = _local_path(config)
     if path is not None and not path.is_file():
         raise ConnectorError(f"file not found: {path}")
+    if config.get("format") != "excel" or path is None:
+        yield [Run(str(config.get("dataset_name", "")), dict(config))]  # the connector judges reader_options
+        return
     options = _reader_options(config)
     chosen_sheets = options.pop("sheet_name", None)
     sheets = [chosen_sheets] if isinstance(chosen_sheets, str) else chosen_sheets
-    is_excel = config.get("format") == "excel"
-    if not is_excel or path is None:
-        if sheets is not None:
-            raise ConnectorError("sheets can only be chosen for a local Excel workbook (provider.storage: local)")
-        yield [Run(str(config.get("dataset_name", "")), dict(config))]
-        return
     available = _workbook_sheets(path)
     chosen = _choose_sheets(path, available, sheets)
     names = {sheet: sheet_stream_name(sheet) for sheet in chosen}
