@@ -324,7 +324,10 @@ def apply(
     finally:
         status.pause()
     if run.report is None:
-        if not run.plan.plan.has_changes:
+        if not run.plan.plan.has_changes:  # confirm() never ran: say here what the plan found
+            if run.plan.diagnostics:
+                diagnostics = run.plan.diagnostics
+                click.echo(render_text(diagnostics, len({d.path for d in diagnostics})), err=True, nl=False)
             click.echo(render_plan_text(run.plan.plan, color=_color()), nl=False)
             return 1 if run.plan.diagnostics or run.plan.plan.summary().errors else 0
         return 1

@@ -16,7 +16,7 @@ from typing import Any
 from .atomic import atomic_write_text
 from .catalog import Catalog
 from .connectors.registry import ConnectorEntry, entry
-from .errors import ConfigError
+from .errors import ConfigError, ProjectError
 from .localpaths import local_file_path
 from .resolve import ResolvedSource, reveal, secrets_hidden
 
@@ -80,5 +80,8 @@ def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = Tru
             pass  # a damaged entry is simply rediscovered and replaced
     with secrets_hidden(source):
         catalog = known.backend().discover(connector_config(source, root))
-    atomic_write_text(path, catalog.model_dump_json(), root=root)
+    try:
+        atomic_write_text(path, catalog.model_dump_json(), root=root)
+    except (OSError, ProjectError):
+        pass  # the cache is an optimisation: a folder that cannot take it costs a discovery next time, no more
     return catalog

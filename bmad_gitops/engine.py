@@ -159,24 +159,21 @@ def check_fresh(ctx: Context, inputs: Inputs, saved: Plan) -> None:
         new = now.get(old.name)
         if new is None or new != old:
             raise StalePlanError(
-                f"plan is stale: {old.name} {_difference(old, new)} since the plan was made",
+                f"plan is stale: {_difference(old, new)} since the plan was made",
                 "run `bmad-gitops plan --out FILE` again and apply the new plan",
             )
 
 
 def _difference(old: SourcePlan, new: SourcePlan | None) -> str:
     if new is None:
-        return "is no longer planned"
-    for label, fields in (
-        ("definition changed", ("definition_sha", "definition_path")),
-        ("applied state changed", ("state_sha",)),
-        ("action changed", ("action",)),
-        ("config changed", ("config_changes",)),
-        ("live schema changed", ("catalog", "drift", "stream_changes")),
-    ):
-        if any(getattr(old, f) != getattr(new, f) for f in fields):
-            return label
-    return "differs"
+        return f"'{old.name}' is no longer planned"
+    if (old.definition_sha, old.definition_path) != (new.definition_sha, new.definition_path):
+        return f"{old.definition_path or new.definition_path} changed"
+    if old.state_sha != new.state_sha:
+        return f"the applied state of '{old.name}' changed"
+    if (old.catalog, old.drift, old.stream_changes) != (new.catalog, new.drift, new.stream_changes):
+        return f"the live schema of '{old.name}' changed (or the plan file was edited)"
+    return f"the plan for '{old.name}' differs from today's (the plan file was edited, or its inputs changed)"
 
 
 # ── apply ─────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -42,10 +42,20 @@ class Project:
 
     def definition_files(self) -> list[Path]:
         """Every definition under sources/, sorted; os.walk's entries need no stat call per file."""
+        return self.walk_definitions()[0]
+
+    def walk_definitions(self) -> tuple[list[Path], list[tuple[Path, str]]]:
+        """Definitions under sources/, and the folders that could not be read (validate fails closed on them)."""
         found: list[Path] = []
-        for folder, _dirs, names in os.walk(self.sources_dir):
+        unreadable: list[tuple[Path, str]] = []
+
+        def refused(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError) or Path(str(exc.filename)) != self.sources_dir:
+                unreadable.append((Path(str(exc.filename)), exc.strerror or str(exc)))
+
+        for folder, _dirs, names in os.walk(self.sources_dir, onerror=refused):
             found.extend(Path(folder, n) for n in names if n.endswith(DEFINITION_SUFFIXES))
-        return sorted(found)
+        return sorted(found), sorted(unreadable)
 
 
 def find_root(start: Path) -> Path:

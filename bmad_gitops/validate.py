@@ -17,15 +17,17 @@ from .load import Document, locate, read_document
 from .project import Project
 
 
-def validate_files(
-    project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None
-) -> list[Diagnostic]:
+def validate_files(project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None) -> list[Diagnostic]:
     """Check `paths` (all of sources/ when empty) plus the rules that span files."""
-    every = project.definition_files()
+    every, unreadable = project.walk_definitions()
     targets = sorted({Path(os.path.abspath(p)) for p in paths}) if paths else every
     if stories is None:
         stories = find_stories(project.root, project.stories_dir)
     diagnostics = _check_all(project, targets, stories)
+    diagnostics.extend(
+        Diagnostic(project.display(folder), 1, 1, "BG011", f"folder cannot be read: {reason}", "check its permissions")
+        for folder, reason in unreadable
+    )
     named = {p: project.display(p) for p in (every if not paths else [*every, *targets])}
     diagnostics.extend(duplicate_names(sorted(named.items(), key=lambda item: item[1])))
     diagnostics.extend(citation_diagnostics(stories, {source_name(p) for p in named}, project.root))
@@ -105,6 +107,9 @@ def _collect(child: tuple[int, int] | None) -> list[Diagnostic] | None:
 
 def check_file(project: Project, path: Path, stories: StoryIndex) -> list[Diagnostic]:
     display = project.display(path)
+    refused = _not_a_definition_file(project, path, display)
+    if refused is not None:
+        return [refused]
     loaded = read_document(path, display)
     if not isinstance(loaded, Document):
         return loaded
@@ -123,3 +128,33 @@ def definition_findings(doc: Document, path: Path, root: Path, stories: StoryInd
 
         findings += connector_spec_findings(data)
     return findings
+
+
+def _not_a_definition_file(project: Project, path: Path, display: str) -> Diagnostic | None:
+    """FIFOs, devices, sockets and folders are never opened (a FIFO would hang the hook); a symlink that leaves
+    the project is reported without reading it, so its contents are never echoed."""
+    import stat
+
+    from .atomic import inside
+
+    if path.is_symlink() and not inside(path, project.root):
+        return Diagnostic(
+            display,
+            1,
+            1,
+            "BG401",
+            "definition is a symlink to a file outside the project root",
+            "replace the link with the definition itself",
+        )
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return Diagnostic(display, 1, 1, "BG011", "file does not exist", "check the path")
+    except OSError as exc:
+        return Diagnostic(display, 1, 1, "BG011", f"cannot read file: {exc.strerror or exc}", "check its permissions")
+    if stat.S_ISDIR(mode):
+        return Diagnostic(display, 1, 1, "BG011", "is a folder, not a definition file", "rename the folder")
+    if not stat.S_ISREG(mode):
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        return Diagnostic(display, 1, 1, "BG011", f"is a {kind}, not a file", "definitions are regular YAML files")
+    return None

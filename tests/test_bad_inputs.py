@@ -270,6 +270,14 @@ CASES = [
         13,
         "orders_db.yaml",
     ),
+    # credentials hiding outside fields named like secrets (the canary tests cover their values)
+    case("cred-url-userinfo", edit(API, "https://api.example.com/v1", "https://bot:hunter22@api.example.com/v1"), "BG200", 4, 13, "api.yaml"),
+    case("cred-query-api-key", edit(API, "https://api.example.com/v1", "https://api.example.com/v1?api_key=abc123"), "BG200", 4, 13, "api.yaml"),
+    case("cred-query-signature", edit(API, "https://api.example.com/v1", "https://api.example.com/v1?sig=abc123&x=1"), "BG200", 4, 13, "api.yaml"),
+    case("cred-jdbc-url-params", edit(POSTGRES, "  ssl: false\n", '  ssl: false\n  jdbc_url_params: "ssl=true&password=hunter22"\n'), "BG200", 13, 20, "orders_db.yaml"),
+    case("cred-s3-endpoint-userinfo", edit(S3, "  region: eu-west-1\n", "  region: eu-west-1\n  endpoint: http://key:secret22@127.0.0.1:9000\n"), "BG200", 6, 13, "exports.yaml"),
+    case("nan-violation-rate", CSV + "extraction:\n  max_violation_rate: .nan\n", "BG104", 29, 23),
+    case("inf-sample", CSV + "extraction:\n  sample: .inf\n", "BG104", 29, 11),
     # 3xx: names
     case("name-differs-from-file", edit(CSV, "type: file\n", "type: file\nname: clients\n"), "BG301", 3, 7),
     case("file-name-not-snake-case", CSV, "BG302", 2, 1, "Customers-Data.yaml"),

@@ -15,7 +15,17 @@ from ..envrefs import is_pure_ref, malformed_refs
 from ..packaged import packaged
 
 _SECRET_NAME = re.compile(
-    r"pass(word|wd|phrase)?$|secret|token|api_?key|private_?key|credential|access_key|auth_key|session_key", re.I
+    r"pass(word|wd|phrase)?$|secret|token|api[_-]?key|private[_-]?key|credential|access[_-]?key|auth[_-]?key"
+    r"|session[_-]?key|^authorization$|^proxy-authorization$|^cookie$|^set-cookie$",
+    re.I,
+)
+# Credentials hiding inside a value: `user:password@` in a URL, `password=`/`token=` in a connection string or
+# a query. A `${VAR}` in that place is a reference, not a secret.
+_URL_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@?#]*:(?P<secret>[^/\s@?#]+)@", re.I)
+_PAIR = re.compile(
+    r"(?:^|[;&?\s])(?P<name>password|passwd|pwd|token|access_token|api[_-]?key|apikey|secret|sig|signature|key)"
+    r"=(?P<secret>[^;&\s#]+)",
+    re.I,
 )
 _NOT_SECRET = re.compile(r"(_url|_uri|_path|_param|_header|_type|_method)$", re.I)
 
@@ -78,6 +88,17 @@ def secret_finding(where: tuple[str | int, ...], key: str | int | None, value: A
             return None
     elif value is None:
         return None
+    if isinstance(value, str) and not (isinstance(key, str) and is_secret_key(key)):
+        hidden = embedded_credential(value)
+        if hidden is not None:
+            name = key if isinstance(key, str) else "this value"
+            return Finding(
+                "BG200",
+                where,
+                f"'{name}' holds a plaintext credential ({hidden})",
+                "move it to an env var and write its reference in that place, e.g. `password=${DB_PASSWORD}` or "
+                "`https://user:${API_PASSWORD}@host`",
+            )
     if isinstance(key, str) and is_secret_key(key):
         bare = _UNBRACED.match(value.strip()) if isinstance(value, str) else None
         if bare is not None:
@@ -90,3 +111,18 @@ def secret_finding(where: tuple[str | int, ...], key: str | int | None, value: A
             )
         return Finding("BG200", where, f"'{key}' holds a plaintext secret", secret_hint(key))
     return None
+
+
+def embedded_credential(value: str) -> str | None:
+    """What kind of credential a plain value carries inside it, or None (a `${VAR}` in its place is fine)."""
+    found = _URL_USERINFO.search(value)
+    if found and not _is_reference(found.group("secret")):
+        return "a password in a URL's user:password@"
+    for pair in _PAIR.finditer(value):
+        if not _is_reference(pair.group("secret")):
+            return f"a `{pair.group('name')}=` value"
+    return None
+
+
+def _is_reference(text: str) -> bool:
+    return text.startswith("${") and text.endswith("}") and is_pure_ref(text)

@@ -6,6 +6,7 @@ document once instead of once per check is a fifth of validate's time.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..diagnostics import Finding
@@ -23,6 +24,13 @@ def value_findings(data: dict[str, Any]) -> list[Finding]:
             # plaintext secret; its hint says what a secret field takes.
             hint = secret_hint(key) if isinstance(key, str) and is_secret_key(key) else ""
             found.append(placeholder_finding(tuple(path), value, hint))
+            return
+        if type(value) is float and not math.isfinite(value):
+            # `.nan` compares false with every bound, so a schema minimum/maximum never sees it: refuse it here,
+            # or `max_violation_rate: .nan` would switch the quality gate off.
+            found.append(
+                Finding("BG104", tuple(path), f"{value} is not a finite number", "write a real number, such as 0.05")
+            )
             return
         finding = secret_finding(tuple(path), key, value)
         if finding is not None:

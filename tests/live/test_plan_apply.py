@@ -354,7 +354,8 @@ def test_stale_plan_is_refused_and_writes_nothing(live_project: Path, baseline: 
     assert run("apply", "p.json") == (
         1,
         "",
-        "Error: plan is stale: sources/customers.yaml changed since the plan was made; run `bmad-gitops plan` again\n",
+        "error: plan is stale: sources/customers.yaml changed since the plan was made\n"
+        "  hint: run `bmad-gitops plan --out FILE` again and apply the new plan\n",
     )
     assert_states_unchanged(live_project, baseline)
     assert not (live_project / ".bmad-gitops" / "apply.lock.json").exists()
@@ -366,8 +367,8 @@ def test_stale_plan_is_refused_and_writes_nothing(live_project: Path, baseline: 
     assert run("apply", "p.json") == (
         1,
         "",
-        "Error: plan is stale: the applied state of 'api_logs' changed since the plan was made; "
-        "run `bmad-gitops plan` again\n",
+        "error: plan is stale: the applied state of 'api_logs' changed since the plan was made\n"
+        "  hint: run `bmad-gitops plan --out FILE` again and apply the new plan\n",
     )
     assert api_logs_state.read_text(encoding="utf-8") == touched
     assert_states_unchanged(live_project, baseline, except_=("api_logs",))
@@ -393,7 +394,7 @@ def test_concurrent_apply_is_refused_with_the_holders_pid(live_project: Path, ba
         assert time.monotonic() - started < 30, "a locked apply must fail at once, not wait"
         assert (code, out) == (1, "")
         assert re.fullmatch(
-            rf"Error: state is locked by pid {holder.pid} since {SINCE}; wait for that apply to finish\n", err
+            rf"error: state is locked by pid {holder.pid} since {SINCE}\n  hint: wait for that apply to finish\n", err
         ), err
         assert_states_unchanged(live_project, baseline)
     finally:
@@ -630,10 +631,11 @@ def test_connector_crash_fails_only_its_own_source(live_project: Path, baseline:
         "",
         "  ! broken (file, source-file)              <- error",
     ]
+    # The connector's text quotes the bad bytes; plan, apply and state get a summary instead (the full text
+    # stays in the connector log).
     reason = (
-        "discovery failed: source-file: File <_io.TextIOWrapper name='***' mode='r' encoding='utf-8'> can't be "
-        "parsed with reader of chosen type (csv). Please check provided Format and Reader Options. "
-        "UnicodeDecodeError('utf-8', "
+        "discovery failed: source-file: the file is not valid UTF-8 at byte 10; set `format_options.encoding` "
+        "(for example latin-1)"
     )
     assert lines[3].startswith("      error: sources/broken.yaml:1:1: " + reason), lines[3]
     assert lines[4:] == [
@@ -691,7 +693,12 @@ def test_missing_env_var_is_one_line_naming_it_and_where(live_project: Path, bas
         "Plan: 0 to add, 0 to change, 0 to destroy. Drift: none. Errors: 1.\n",
         "",
     )
-    assert run("check", "remote_customers") == (1, "", f"Error: {message}\n")
+    assert run("check", "remote_customers") == (
+        1,
+        "",
+        "error: sources/remote_customers.yaml:11:8: environment variable DATA_DIR is not set\n"
+        "  hint: export it or add DATA_DIR=... to .env\n",
+    )
     code, out, err = run("apply", "--auto-approve")
     assert (code, err) == (1, "")
     assert [line for line in out.splitlines() if "DATA_DIR" in line] == [f"      error: {message}"]

@@ -97,7 +97,12 @@ def scrub(text: str, config: Mapping[str, Any]) -> str:
     return text
 
 
-_UNICODE = re.compile(r"codec can't decode byte 0x[0-9a-f]{2} in position (\d+)")
+# As str() and as repr() of a UnicodeDecodeError: "codec can't decode byte 0xff in position 10" or
+# "UnicodeDecodeError('utf-8', b'...', 10, 11, 'invalid start byte')" (the bytes in between are data).
+_UNICODE = re.compile(
+    r"codec can't decode byte 0x[0-9a-f]{2} in position (\d+)|UnicodeDecodeError\('[\w-]+', .*?, (\d+), \d+, '[^']*'\)",
+    re.S,
+)
 _QUOTED = re.compile(r"b?'[^']{25,}'|b?\"[^\"]{25,}\"")
 
 
@@ -107,7 +112,7 @@ def without_data(text: str) -> str:
     found = _UNICODE.search(text)
     if found:
         return (
-            f"the file is not valid UTF-8 at byte {found.group(1)}; set `format_options.encoding` "
+            f"the file is not valid UTF-8 at byte {found.group(1) or found.group(2)}; set `format_options.encoding` "
             "(for example latin-1)"
         )
     return _QUOTED.sub("'…'", text)
