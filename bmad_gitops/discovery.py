@@ -8,6 +8,7 @@ here changing, so they are asked every time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -80,8 +81,7 @@ def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = Tru
             pass  # a damaged entry is simply rediscovered and replaced
     with secrets_hidden(source):
         catalog = known.backend().discover(connector_config(source, root))
-    try:
+    # The cache is an optimisation: a folder that cannot take it costs a discovery next time, no more.
+    with contextlib.suppress(OSError, ProjectError):
         atomic_write_text(path, catalog.model_dump_json(), root=root)
-    except (OSError, ProjectError):
-        pass  # the cache is an optimisation: a folder that cannot take it costs a discovery next time, no more
     return catalog
