@@ -72,6 +72,13 @@ def _pyairbyte(entry: ConnectorEntry) -> Backend:
     return PyAirbyteBackend(entry.connector, entry.pinned)
 
 
+def _s3(entry: ConnectorEntry) -> Backend:
+    from .pyairbyte.s3_backend import S3Backend
+
+    backend: Backend = S3Backend(entry.connector, entry.pinned)
+    return backend
+
+
 def _pyairbyte_installed(entry: ConnectorEntry) -> str | None:
     from .pyairbyte.install import installed_version
 
@@ -118,12 +125,11 @@ _ENTRIES: dict[str, ConnectorEntry] = {
             "source-s3",
             "s3",
             "4.14.2",  # 4.14.3-4.16.1 have the same smart-open problem
-            _pyairbyte,
+            _s3,
             map_config=s3_config,
             lineage_scheme="s3",
             remote=True,
             installed_version=_pyairbyte_installed,
-            unavailable="the S3 backend is not built yet",
         ),
         ConnectorEntry(
             "source-postgres",

@@ -33,7 +33,7 @@ def connector_errors(
 def _failure_message(
     connector: str, exc: BaseException, config: Mapping[str, Any], reported: Sequence[str], *, installing: str | None
 ) -> str:
-    reason = _failure_reason(exc, reported)
+    reason = _last_error_line(_failure_reason(exc, reported))
     if installing:
         reason = f"could not install airbyte-{connector}=={installing} from PyPI: {reason}"
     # Callers already say what failed ("customers: check failed: …"); we add the connector and its reason.
@@ -60,6 +60,17 @@ def _failure_reason(exc: BaseException, reported: Sequence[str]) -> str:
     return f"{type(exc).__name__}: {text}" if not getattr(exc, "message", None) else str(text)
 
 
+_ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception|Exit)\w*: .+)$", re.M)
+
+
+def _last_error_line(text: str) -> str:
+    """A connector that reports a Python traceback: the reason is its last `SomeError: message` line."""
+    if "Traceback (most recent call last)" not in text:
+        return text
+    found = _ERROR_LINE.findall(text)
+    return found[-1] if found else text
+
+
 def _installer_reason(log_text: str) -> str:
     """From uv's (`× No solution found …`) or pip's (`ERROR: …`) output, the error and what follows it."""
     lines = [line.strip().lstrip("╰─▶ ") for line in log_text.splitlines() if line.strip()]
@@ -74,26 +85,36 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= _MAX_MESSAGE else flat[: _MAX_MESSAGE - 1] + "…"
 
 
-def _config_values(value: Any) -> Iterator[str]:
+def _secret_values(value: Any, secret: bool = False) -> Iterator[str]:
+    """Values under secret keys (by name or the specs' airbyte_secret), and passwords inside URLs."""
+    from ...checks.secrets import is_secret_key
+
     if isinstance(value, str):
-        # Connectors quote values reshaped (source-file turns http:// into https://, or decodes %40), so hide
-        # the decoded value and the part after the scheme too; whole values only, never fragments of words.
-        decoded = unquote(value)
-        for piece in (value, decoded, decoded.partition("://")[2]):
-            if len(piece) > 3:
-                yield piece
+        if secret and len(value) > 3:
+            # Connectors quote values reshaped (URL-decoded, or after the scheme): hide those forms too.
+            yield from {value, unquote(value), unquote(value).partition("://")[2]} - {""}
+        userinfo = _USERINFO.search(value)
+        if userinfo:
+            yield userinfo.group(1)
     elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _config_values(item)
+        for key, item in value.items():
+            yield from _secret_values(item, secret or (isinstance(key, str) and is_secret_key(key)))
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _config_values(item)
+            yield from _secret_values(item, secret)
+
+
+_USERINFO = re.compile(r"://[^/\s:@]*:([^/\s@]{4,})@")
 
 
 def scrub(text: str, config: Mapping[str, Any]) -> str:
-    """Connector text may quote any config value: each whole value is hidden, and nothing else is touched."""
-    for value in sorted(set(_config_values(config)), key=len, reverse=True):
-        text = re.sub(rf"(?<![\w.]){re.escape(value)}(?![\w])", "***", text)
+    """Hide each whole secret value of `config` in `text`; every other byte of the text stays as it was.
+
+    The engine also hides the source's resolved secrets around every backend call; this is the backend's own
+    guard for callers that hand it a config directly.
+    """
+    for value in sorted(set(_secret_values(config)), key=len, reverse=True):
+        text = text.replace(value, "***")
     return text
 
 
