@@ -128,7 +128,7 @@ def _apply_one(
     started = _now()
     try:
         sample = options.sample or int((definition.data.get("extraction") or {}).get("sample", 100))
-        with secrets_hidden(resolved):
+        with secrets_hidden(resolved.config):
             profiles, samples = _extract(project, definition, resolved, source.catalog, sample)
     except ConnectorError as exc:
         events = _events(project, source, definition, resolved, (), started, str(exc))
@@ -179,7 +179,7 @@ def _events(
     """START and COMPLETE (or FAIL) for this source's test extraction; built here, sent once after the run."""
     from .lineage.openlineage import ExtractionRun, extraction_events, git_source_location
 
-    run = ExtractionRun.from_plan(source, resolved.public_config, tuple(profiles), definition.display)
+    run = ExtractionRun.from_plan(source, resolved.public_values, tuple(profiles), definition.display)
     code = git_source_location(project.root, definition.display)
     return tuple(extraction_events(run, root=project.root, started=started, finished=_now(), error=error, code=code))
 
@@ -193,11 +193,15 @@ def _extract(
 
     backend = backend_for(resolved.connector)
     config = connector_config(resolved, project.root)
-    declared = {str(s["name"]): tuple(s.get("sensitive") or ()) for s in definition.data.get("streams") or []}
+    entries = {str(s["name"]): s for s in definition.data.get("streams") or []}
+    declared = {name: tuple(s.get("sensitive") or ()) for name, s in entries.items()}
     profiles = []
     samples = {}
     for stream in streams:
-        records = backend.read(config, stream.name, sample)
+        chosen = entries.get(stream.name, {})
+        # columns_only: read just the declared columns, so unselected (perhaps personal) data is never fetched.
+        columns = list(chosen.get("columns") or ()) if chosen.get("columns_only") else None
+        records = backend.read(config, stream.name, sample, columns)
         profiles.append(profile_records(stream, records))
         hidden = sensitive_columns(stream, declared.get(stream.name, ()))
         samples[stream.name] = [mask_record(r, hidden) for r in records[:3]]

@@ -55,7 +55,9 @@ def validate(paths: tuple[Path, ...], fmt: str) -> int:
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
-    "--hook-repo", metavar="URL", help="Published hook repository to pin in .pre-commit-config.yaml and CI (with --rev)."
+    "--hook-repo",
+    metavar="URL",
+    help="Published hook repository to pin in .pre-commit-config.yaml and CI (with --rev).",
 )
 @click.option("--rev", metavar="TAG", help="Tag or commit of --hook-repo.")
 def init(directory: Path, hook_repo: str | None, rev: str | None) -> int:
@@ -132,7 +134,7 @@ def connectors() -> int:
         if info.unavailable:
             state = f"not available: {info.unavailable}"
         elif info.pinned == "native":
-            state = "ready (built in, no connector to install)"
+            state = f"ready ({info.installed or 'built in'}, nothing to install)"
         elif info.installed:
             state = f"installed {info.installed}"
         else:
@@ -163,15 +165,79 @@ def check(source: str) -> int:
     show_default=True,
     help="Output format.",
 )
-def discover(source: str, fmt: str) -> int:
+@click.option(
+    "--sample",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="Also read this many records per stream (sensitive columns masked).",
+)
+def discover(source: str, fmt: str, sample: int) -> int:
     """Show SOURCE's streams, columns and types, keys, cursors and sync modes (and table sizes for databases)."""
     _require_live()
     from . import engine
     from .render.catalog_text import CATALOG_RENDERERS
 
-    found = engine.discover(_context(), source)
+    found = engine.discover(_context(), source, sample=sample)
     click.echo(CATALOG_RENDERERS[fmt](found), nl=False)
     return 0
+
+
+@cli.command(name="import")
+@click.argument("kind", type=click.Choice(["postgres", "mysql", "file"]))
+@click.argument("target", metavar="NAME_OR_PATH")
+@click.option("--host", help="Database host (postgres, mysql).")
+@click.option("--port", type=int, help="Database port (default 5432 for postgres, 3306 for mysql).")
+@click.option("--database", help="Database name (postgres, mysql).")
+@click.option("--username", help="User to connect as (postgres, mysql).")
+@click.option("--password-env", metavar="VAR", help="Env var holding the password; the definition gets ${VAR}.")
+@click.option("--schema", "schemas", multiple=True, help="PostgreSQL schema to discover (repeatable; default public).")
+@click.option("--tables", default="", help="Tables to select, comma-separated fnmatch patterns ('orders,customers*').")
+@click.option("--name", help="Source name for `import file` (default: the file's name in snake_case).")
+@click.option("--force", is_flag=True, help="Overwrite an existing definition.")
+def import_(
+    kind: str,
+    target: str,
+    host: str | None,
+    port: int | None,
+    database: str | None,
+    username: str | None,
+    password_env: str | None,
+    schemas: tuple[str, ...],
+    tables: str,
+    name: str | None,
+    force: bool,
+) -> int:
+    """Write sources/NAME.yaml from a live source: its streams, keys, cursor candidates and expected columns.
+
+    `import postgres NAME --host ... --database ... --username ... --password-env VAR` selects tables of a
+    database; `import file data/x.csv` describes a local file.
+    """
+    _require_live()
+    from . import engine
+    from .importer import parse_table_patterns
+    from .render.diagnostics import render_text
+
+    ctx = _context()
+    if kind == "file":
+        result = engine.import_file(ctx, target, name=name, force=force)
+    else:
+        connection: dict[str, object] = {
+            "host": host,
+            "port": port or (5432 if kind == "postgres" else 3306),
+            "database": database,
+            "username": username,
+        }
+        if schemas:
+            connection["schemas"] = list(schemas)
+        result = engine.import_database(
+            ctx, kind, target, connection, password_env=password_env, tables=parse_table_patterns(tables), force=force
+        )
+    shown = ctx.project.display(result.path)
+    if result.diagnostics:
+        click.echo(render_text(result.diagnostics, 1), err=True, nl=False)
+    click.echo(f"wrote {shown} with {result.streams} stream(s); review it, then run `bmad-gitops plan`")
+    return 1 if any(d.severity == "error" for d in result.diagnostics) else 0
 
 
 @cli.command()

@@ -24,6 +24,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "BG009": ("error", "aliases expand too far (alias bomb)"),
     "BG010": ("error", "top level is not a mapping"),
     "BG011": ("error", "file cannot be read"),
+    "BG012": ("warning", "value read differently by YAML 1.1 and YAML 1.2"),
     "BG101": ("error", "unknown key"),
     "BG102": ("error", "missing required key"),
     "BG103": ("error", "wrong type"),

@@ -23,6 +23,7 @@ class Expectation:
     primary_key: tuple[str, ...] = ()
     cursor: str | None = None
     columns: Mapping[str, tuple[str, Location]] = field(default_factory=dict)
+    columns_only: bool = False  # select just the declared columns (what apply reads and state records)
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,8 @@ def _select(desired: Desired, live: Catalog) -> tuple[tuple[Stream, ...], list[M
                     )
                 )
         updates: dict[str, Any] = {}
+        if exp.columns_only and exp.columns:
+            updates["columns"] = tuple(c for c in stream.columns if c.name in exp.columns)
         if exp.primary_key:
             updates["primary_key"] = exp.primary_key
         if exp.cursor:
@@ -277,6 +280,16 @@ def column_drift(old: Stream, new: Stream) -> list[ColumnChange]:
             changes.append(
                 ColumnChange(stream=old.name, column=col, kind="amendment", breaking=True, old=a.type, new=b.type)
             )
+    old_fks = {fk.describe() for fk in old.foreign_keys}
+    new_fks = {fk.describe() for fk in new.foreign_keys}
+    for described in sorted(new_fks - old_fks):  # relationships move with the schema, but break no reader
+        changes.append(
+            ColumnChange(stream=old.name, column="(foreign key)", kind="expansion", breaking=False, new=described)
+        )
+    for described in sorted(old_fks - new_fks):
+        changes.append(
+            ColumnChange(stream=old.name, column="(foreign key)", kind="contraction", breaking=False, old=described)
+        )
     for label, before, after in (
         ("(primary key)", old.primary_key, new.primary_key),
         ("(cursor)", old.cursor, new.cursor),

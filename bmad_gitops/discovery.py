@@ -71,7 +71,7 @@ def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = Tru
     """The catalog from the cache when the key matches (local sources only), else from the backend."""
     known: ConnectorEntry = entry(source.connector)
     if known.remote or not use_cache:
-        with secrets_hidden(source):
+        with secrets_hidden(source.config):
             return known.backend().discover(connector_config(source, root))
     path = cache_dir(root) / f"{cache_key(source, known.version(), root)}.json"
     if path.is_file():
@@ -79,7 +79,7 @@ def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = Tru
             return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError:
             pass  # a damaged entry is simply rediscovered and replaced
-    with secrets_hidden(source):
+    with secrets_hidden(source.config):
         catalog = known.backend().discover(connector_config(source, root))
     # The cache is an optimisation: a folder that cannot take it costs a discovery next time, no more.
     with contextlib.suppress(OSError, ProjectError):

@@ -242,7 +242,7 @@ def check(ctx: Context, name: str) -> None:
     from .resolve import secrets_hidden
 
     resolved = resolve_source(ctx, name)
-    with secrets_hidden(resolved):
+    with secrets_hidden(resolved.config):
         backend_for(resolved.connector).check(connector_config(resolved, ctx.project.root))
 
 
@@ -253,9 +253,10 @@ class Discovery:
     version: str
     catalog: Catalog
     statistics: dict[str, TableStatistics] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # masked
 
 
-def discover(ctx: Context, name: str, *, statistics: bool = True) -> Discovery:
+def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 0) -> Discovery:
     from .connectors.registry import entry
     from .discovery import connector_config, discover_source
     from .resolve import secrets_hidden
@@ -268,9 +269,23 @@ def discover(ctx: Context, name: str, *, statistics: bool = True) -> Discovery:
         backend = known.backend()
         counter = getattr(backend, "statistics", None)
         if counter is not None:
-            with secrets_hidden(resolved):
+            with secrets_hidden(resolved.config):
                 stats = dict(counter(connector_config(resolved, ctx.project.root)))
-    return Discovery(name, resolved.connector, known.version(), catalog, stats)
+    samples: dict[str, list[dict[str, object]]] = {}
+    if sample > 0:
+        from .extraction import mask_record, sensitive_columns
+
+        declared = {
+            str(s["name"]): tuple(s.get("sensitive") or ()) for s in resolved.definition.data.get("streams") or []
+        }
+        backend = known.backend()
+        config = connector_config(resolved, ctx.project.root)
+        for stream in catalog.streams:
+            with secrets_hidden(resolved.config):
+                records = backend.read(config, stream.name, sample)
+            hidden = sensitive_columns(stream, declared.get(stream.name, ()))
+            samples[stream.name] = [mask_record(r, hidden) for r in records]
+    return Discovery(name, resolved.connector, known.version(), catalog, stats, samples)
 
 
 # ── lineage, connectors ───────────────────────────────────────────────────────────────────────────────────────
@@ -296,3 +311,105 @@ def connectors() -> list[ConnectorInfo]:
     from .connectors.registry import entries
 
     return [ConnectorInfo(e.connector, e.family, e.pinned, e.installed_version(e), e.unavailable) for e in entries()]
+
+
+# ── import: a new definition from a live source ───────────────────────────────────────────────────────────────
+
+_FILE_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".xlsx": "excel"}
+
+
+@dataclass(frozen=True)
+class Imported:
+    path: Path
+    streams: int
+    diagnostics: tuple[Diagnostic, ...]  # what validate says of the written file (should be none)
+
+
+def import_database(
+    ctx: Context,
+    kind: str,
+    name: str,
+    connection: Mapping[str, object],
+    *,
+    password_env: str | None,
+    tables: Sequence[str] = (),
+    force: bool = False,
+) -> Imported:
+    """Discover a live database and write `sources/NAME.yaml` selecting its tables; the password stays a
+    `${VAR}` reference (its value comes from the environment, only to connect)."""
+    from .connectors.registry import entry
+    from .importer import CONNECTOR_BY_KIND, definition_from_catalog
+    from .resolve import Secret
+
+    connector = CONNECTOR_BY_KIND.get(kind.lower())
+    if connector is None:
+        raise ConfigError(f"cannot import a database of kind '{kind}'", "use postgres or mysql")
+    live: dict[str, object] = dict(connection)
+    if password_env is not None:
+        if password_env not in ctx.env:
+            raise ConfigError(f"environment variable {password_env} is not set", f"export {password_env}=...")
+        live["password"] = Secret(ctx.env[password_env], password_env)
+    known = entry(connector)
+    from .resolve import reveal, secrets_hidden
+
+    config = reveal(known.map_config(live))
+    with secrets_hidden(live):
+        catalog = known.backend().discover(config)
+    data = definition_from_catalog(kind, connection, catalog, tables=tables, password_env=password_env)
+    return _write_import(ctx, name, data, force=force)
+
+
+def import_file(ctx: Context, path: str, *, name: str | None = None, force: bool = False) -> Imported:
+    """Discover a local data file and write a definition for it (`data/x.csv` -> `sources/x.yaml`)."""
+    from .checks.sheets import sheet_stream_name
+    from .importer import definition_from_file_catalog
+    from .localpaths import local_file_path
+
+    project = ctx.project
+    target = local_file_path(path, project.root)
+    if target is None:
+        raise ConfigError(f"'{path}' is outside the project root", "put the file under the project, e.g. data/")
+    if not target.is_file():
+        raise ConfigError(f"'{path}' does not exist", "give a path relative to the project root")
+    fmt = _FILE_FORMATS.get(target.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"cannot tell the format of '{path}'", f"use one of {', '.join(sorted(_FILE_FORMATS))}")
+    relative = target.relative_to(project.root).as_posix() if target.is_relative_to(project.root) else path
+    source_name = name or sheet_stream_name(target.stem)
+    catalog = _discover_file(target, fmt, source_name)
+    data = definition_from_file_catalog(relative, fmt, catalog, dataset_name=source_name)
+    return _write_import(ctx, source_name, data, force=force)
+
+
+def _discover_file(target: Path, fmt: str, dataset: str) -> Catalog:
+    from .connectors.registry import entry
+
+    known = entry("source-file")
+    shaped = known.map_config(
+        {"dataset_name": dataset, "format": fmt, "url": str(target), "provider": {"storage": "local"}}
+    )
+    return known.backend().discover(shaped)
+
+
+def _write_import(ctx: Context, name: str, data: dict[str, object], *, force: bool) -> Imported:
+    from .checks.names import NAME
+    from .errors import UsageError
+    from .validate import validate_files
+    from .writer import write_definition_yaml
+
+    project = ctx.project
+    if not NAME.match(name):
+        raise UsageError(f"'{name}' is not a valid source name", "use lower snake_case, such as orders_db")
+    path = project.sources_dir / f"{name}.yaml"
+    if path.exists() and not force:
+        raise UsageError(f"{project.display(path)} already exists", "pass --force to overwrite it")
+    from .scaffold import schema_reference
+
+    ref = schema_reference(project)
+    written = write_definition_yaml(
+        project.root, path, data, header_comment=f"yaml-language-server: $schema={ref}", force=force
+    )
+    streams = data.get("streams")
+    return Imported(
+        written, len(streams) if isinstance(streams, list) else 0, tuple(validate_files(project, [written]))
+    )

@@ -32,6 +32,9 @@ def profile_records(stream: Stream, records: Sequence[Mapping[str, Any]]) -> Str
     from jsonschema import Draft7Validator
 
     validators = {c.name: Draft7Validator(c.json_schema or {}) for c in stream.columns}
+    # Database catalogs never put "null" in a column's type (Airbyte's shape); the column's own nullability says
+    # whether a NULL is allowed.
+    nullable = {c.name: c.nullable for c in stream.columns}
     nulls = dict.fromkeys(validators, 0)
     violations = dict.fromkeys(validators, 0)
     bad_records = 0
@@ -41,7 +44,7 @@ def profile_records(stream: Stream, records: Sequence[Mapping[str, Any]]) -> Str
             value = record.get(name)
             if value is None:
                 nulls[name] += 1
-                if name in record and not validator.is_valid(None):
+                if name in record and not nullable[name] and not validator.is_valid(None):
                     violations[name] += 1
                     broken = True
             elif not validator.is_valid(value):

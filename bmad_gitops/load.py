@@ -34,6 +34,7 @@ class Document:
     text: str
     node: yaml.Node
     data: Any
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def read_document(path: Path, display: str) -> Document | list[Diagnostic]:
@@ -120,6 +121,11 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
             built = loader.construct_document(node)
         data = built
     except yaml.MarkedYAMLError as exc:
+        # libyaml refuses some valid YAML 1.2 (empty flow keys, `[b:]`): what editors and check-jsonschema read
+        # must not be a syntax error here, so the YAML 1.2 parser gets the last word.
+        node12 = None if isinstance(exc, yaml.constructor.ConstructorError) else _compose_yaml12(text)
+        if node12 is not None:
+            return _from_nodes(node12, text, display, fail)
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(str(part) for part in (exc.context, exc.problem) if part) or "invalid YAML"
@@ -147,10 +153,102 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
             node.start_mark.line + 1,
             node.start_mark.column + 1,
         )
-    return Document(display, text, node, data)
+    return Document(display, text, node, data, _yaml_version_differences(node, text, display))
+
+
+# Plain scalars that YAML 1.1 (PyYAML, so this tool) and YAML 1.2 (editors, check-jsonschema) read differently.
+_MAYBE_DIFFERENT = re.compile(r"(?i)\b(yes|no|on|off)\b|\b0[0-7_]+\b|\d:[0-5]?\d|\b0b[01]|\d_\d")
+_YAML11_BOOL = frozenset({"yes", "no", "on", "off"})
+_YAML11_ONLY_NUMBER = re.compile(r"[-+]?(0[0-7_]+|0b[01_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9.]*_[0-9_.]*)\Z")
+
+
+def _yaml_version_differences(root: yaml.Node, text: str, display: str) -> tuple[Diagnostic, ...]:
+    """A warning at each plain value whose meaning depends on the YAML version (`yes`, `017`, `1:20`)."""
+    if not _MAYBE_DIFFERENT.search(text):
+        return ()  # the common case: one regex, no walk
+    found = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if node.style:  # quoted or block: text in both versions
+                continue
+            value = node.value
+            if node.tag.endswith(":bool") and value.lower() in _YAML11_BOOL:
+                meaning = f"as {value.lower() in ('yes', 'on')} by YAML 1.1 and as text by YAML 1.2"
+                hint = "write true or false, or quote it to mean the text"
+            elif node.tag.endswith((":int", ":float")) and _YAML11_ONLY_NUMBER.match(value):
+                meaning = "as a YAML 1.1 number (octal, base 60 or with _) and differently by YAML 1.2"
+                hint = "quote it to mean the text, or write the plain decimal number"
+            else:
+                continue
+            found.append(_at(display, node, "BG012", f"this value is read {meaning}", hint))
+        else:
+            stack.extend(_children(node))
+    return tuple(sorted(found))
 
 
 _CONSTRUCT_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
+
+
+def _compose_yaml12(text: str) -> yaml.Node | None:
+    """The node tree by ruamel.yaml's YAML 1.2 parser, as PyYAML nodes (so positions work the same); None when
+    YAML 1.2 refuses the text too. Only reached for files libyaml rejects, so validate rarely imports it."""
+    try:
+        from ruamel.yaml import YAML
+        from ruamel.yaml import nodes as ruamel_nodes
+    except ImportError:  # pragma: no cover - ruamel.yaml is a core dependency
+        return None
+    try:
+        root = YAML(typ="safe", pure=True).compose(text)
+    except Exception:  # ruamel raises many types for what it cannot parse: then the libyaml error stands
+        return None
+    if root is None:
+        return None
+
+    def mark(m: Any) -> yaml.Mark:
+        return yaml.Mark("<text>", m.index, m.line, m.column, None, None)
+
+    def convert(node: Any, depth: int = 0) -> yaml.Node:
+        if depth > MAX_DEPTH * 2:
+            raise RecursionError
+        start, end = mark(node.start_mark), mark(node.end_mark)
+        if isinstance(node, ruamel_nodes.MappingNode):
+            pairs = [(convert(k, depth + 1), convert(v, depth + 1)) for k, v in node.value]
+            return yaml.MappingNode(node.tag, pairs, start, end, flow_style=node.flow_style)
+        if isinstance(node, ruamel_nodes.SequenceNode):
+            items = [convert(item, depth + 1) for item in node.value]
+            return yaml.SequenceNode(node.tag, items, start, end, flow_style=node.flow_style)
+        return yaml.ScalarNode(node.tag, node.value if node.value is not None else "", start, end, style=node.style)
+
+    try:
+        return convert(root)
+    except RecursionError:
+        return None
+
+
+def _from_nodes(
+    node: yaml.Node, text: str, display: str, fail: Callable[..., list[Diagnostic]]
+) -> Document | list[Diagnostic]:
+    """Values from a YAML 1.2 node tree, checked like libyaml's (duplicates, depth, a mapping at the top)."""
+    loader = _BaseLoader("")
+    try:
+        built = _build_tree(node, display, loader)
+        if isinstance(built, Diagnostic):
+            return [built]
+        if built is _NOT_A_TREE:
+            problem = _inspect(node, display, "&" in text)
+            if problem:
+                return [problem]
+            built = loader.construct_document(node)
+    except (yaml.YAMLError, *_CONSTRUCT_ERRORS) as exc:
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        return fail("BG001", f"a value cannot be read: {reason}", "quote the value to keep it as text, or fix it")
+    finally:
+        loader.dispose()
+    if not isinstance(built, dict):
+        return fail("BG010", "top level is not a mapping", "a definition starts with keys such as `type: file`")
+    return Document(display, text, node, built)
 
 
 def _unreadable_scalar(text: str, root: yaml.Node | None) -> tuple[int, int] | None:

@@ -90,6 +90,8 @@ class ColumnChange(_Frozen):
 
     def describe(self) -> str:
         target = f"{self.stream}.{self.column}" if self.column else f"stream {self.stream}"
+        if self.column == "(foreign key)":
+            return f"{self.stream} foreign key {'added' if self.kind == 'expansion' else 'removed'}: {self.new or self.old}"
         if self.kind == "expansion":
             return f"{target} added" + (f" ({self.new})" if self.new and self.column else "")
         if self.kind == "contraction":

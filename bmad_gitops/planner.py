@@ -247,6 +247,7 @@ def _expectations(definition: Definition) -> tuple[Expectation, ...] | None:
                 primary_key=tuple(stream.get("primary_key") or ()),
                 cursor=stream.get("cursor"),
                 columns=columns,
+                columns_only=bool(stream.get("columns_only")),
             )
         )
     return tuple(built)

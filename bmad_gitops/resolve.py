@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -48,8 +48,9 @@ class ResolvedSource:
     connector: str
     config: dict[str, Any]  # in the connector's own shape, secret values wrapped
     secret_refs: tuple[str, ...]
-    public_config: dict[str, Any]
+    public_config: dict[str, Any]  # as written: `${VAR}` references kept (what state records)
     fingerprint: str
+    public_values: dict[str, Any] = field(default_factory=dict)  # references filled, secrets as ${NAME} (naming)
 
 
 def load_env(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
@@ -77,8 +78,9 @@ def resolve(definition: Definition, env: Mapping[str, str]) -> ResolvedSource:
     secrets: set[str] = set()
     config = _fill(shaped, env, secrets, secret=False)
     public = _public(shaped)
-    fingerprint = hashlib.sha256(json.dumps(_public(config), sort_keys=True, default=str).encode()).hexdigest()
-    return ResolvedSource(definition, connector, config, tuple(sorted(secrets)), public, fingerprint)
+    values = _public(config)
+    fingerprint = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+    return ResolvedSource(definition, connector, config, tuple(sorted(secrets)), public, fingerprint, values)
 
 
 def reveal(value: Any) -> Any:
@@ -152,9 +154,9 @@ def _secret_values(value: Any) -> Iterator[str]:
             yield from _secret_values(item)
 
 
-def hide_secrets(text: str, source: ResolvedSource) -> str:
-    """`text` with every secret value of `source` (as written, URL-encoded or decoded) replaced."""
-    for secret in sorted(set(_secret_values(source.config)), key=len, reverse=True):
+def hide_secrets(text: str, config: Mapping[str, Any]) -> str:
+    """`text` with every secret value in `config` (as written, URL-encoded or decoded) replaced."""
+    for secret in sorted(set(_secret_values(dict(config))), key=len, reverse=True):
         for form in sorted({secret, quote(secret, safe=""), unquote(secret)}, key=len, reverse=True):
             if form:
                 text = text.replace(form, "(sensitive)")
@@ -162,9 +164,9 @@ def hide_secrets(text: str, source: ResolvedSource) -> str:
 
 
 @contextmanager
-def secrets_hidden(source: ResolvedSource) -> Iterator[None]:
-    """Around every backend call: whatever a backend says, no secret value of this source leaves here."""
+def secrets_hidden(config: Mapping[str, Any]) -> Iterator[None]:
+    """Around every backend call: whatever a backend says, no secret value of this config leaves here."""
     try:
         yield
     except BmadGitopsError as exc:
-        raise type(exc)(hide_secrets(exc.message, source), hide_secrets(exc.hint, source)) from None
+        raise type(exc)(hide_secrets(exc.message, config), hide_secrets(exc.hint, config)) from None

@@ -25,6 +25,14 @@ def _template(name: str) -> str:
     return packaged("templates", name).read_text(encoding="utf-8")
 
 
+def schema_reference(project: Project) -> str:
+    """What a definition's editor line points at: the project's own schemas/ copy, else the published one."""
+    schema = project.root / "schemas" / SCHEMA_FILE
+    if schema.is_file():
+        return Path(os.path.relpath(schema, project.sources_dir)).as_posix()
+    return str(load_schema()["$id"])
+
+
 def write_definition(project: Project, kind: str, name: str, *, force: bool = False) -> Path:
     if not NAME.match(name):
         raise ScaffoldError(
@@ -35,11 +43,7 @@ def write_definition(project: Project, kind: str, name: str, *, force: bool = Fa
     target = project.sources_dir / f"{name}.yaml"
     if target.exists() and not force:
         raise ScaffoldError(f"{project.display(target)} already exists; pass --force to overwrite it")
-    schema = project.root / "schemas" / SCHEMA_FILE
-    if schema.is_file():
-        ref = Path(os.path.relpath(schema, project.sources_dir)).as_posix()
-    else:
-        ref = str(load_schema()["$id"])
+    ref = schema_reference(project)
     text = _template(f"{kind}.yaml").replace("{schema}", ref).replace("{name}", name)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")

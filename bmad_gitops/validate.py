@@ -113,7 +113,7 @@ def check_file(project: Project, path: Path, stories: StoryIndex) -> list[Diagno
     loaded = read_document(path, display)
     if not isinstance(loaded, Document):
         return loaded
-    return [locate(loaded, f) for f in definition_findings(loaded, path, project.root, stories)]
+    return [*loaded.warnings, *(locate(loaded, f) for f in definition_findings(loaded, path, project.root, stories))]
 
 
 def definition_findings(doc: Document, path: Path, root: Path, stories: StoryIndex) -> list[Finding]:

@@ -22,9 +22,69 @@ cp -r sources data "$DEMO"/
 [ -d docs/stories ] && mkdir -p "$DEMO/docs" && cp -r docs/stories "$DEMO/docs/"
 [ -f bmad-gitops.yaml ] && cp bmad-gitops.yaml "$DEMO"/
 [ -d .bmad-core ] && cp -r .bmad-core "$DEMO"/
+
+step "Live sources for the demo: PostgreSQL and MariaDB databases, an S3 bucket and a REST API, all on 127.0.0.1"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PIDS=()
+trap 'for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done' EXIT
+export POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-unused}" MYSQL_PASSWORD="${MYSQL_PASSWORD:-}"  # local servers: trust / empty
+if python3 scripts/demo_databases.py; then
+  echo "(sources/orders_db.yaml and sources/inventory_db.yaml now point at real databases)"
+else
+  echo "NOTE: no PostgreSQL on 127.0.0.1:5432 or MariaDB on 127.0.0.1:3306: the database sources leave the demo"
+  rm -f "$DEMO/sources/orders_db.yaml" "$DEMO/sources/inventory_db.yaml"
+fi
+S3_PORT=$(free_port)
+moto_server -H 127.0.0.1 -p "$S3_PORT" >/dev/null 2>&1 & PIDS+=($!)
+export S3_ENDPOINT="http://127.0.0.1:$S3_PORT" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo-secret
+python3 - <<'PY' || fail "could not fill the demo bucket"
+import os, time, boto3
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
+for _ in range(100):
+    try:
+        s3.list_buckets()
+        break
+    except Exception:
+        time.sleep(0.1)
+s3.create_bucket(Bucket="acme-exports")
+s3.put_object(Bucket="acme-exports", Key="exports/2026-01.csv", Body=b"id,name,amount,active\n1,Ada,12.5,true\n2,Bob,7,false\n")
+s3.put_object(Bucket="acme-exports", Key="events/2026-01-01.jsonl", Body=b'{"id": 1, "kind": "click"}\n{"id": 2, "kind": "view"}\n')
+print("bucket acme-exports filled at", os.environ["S3_ENDPOINT"])
+PY
+API_PORT=$(free_port)
+export DEMO_API_TOKEN=demo-token
+python3 tests/api/loopback_api.py --port "$API_PORT" >/dev/null 2>&1 & PIDS+=($!)
+cat > "$DEMO/sources/exports.yaml" <<YAML
+type: s3
+connector: source-s3
+description: Monthly exports in an S3 bucket (a local S3-protocol server for the demo).
+config:
+  bucket: acme-exports
+  region: us-east-1
+  endpoint: $S3_ENDPOINT
+  aws_access_key_id: "\${AWS_ACCESS_KEY_ID}"
+  aws_secret_access_key: "\${AWS_SECRET_ACCESS_KEY}"
+  streams:
+    - {name: exports, globs: ["exports/*.csv"], format: csv}
+    - {name: events, globs: ["events/*.jsonl"], format: jsonl}
+YAML
+cat > "$DEMO/sources/people_api.yaml" <<YAML
+type: api
+connector: source-declarative-manifest
+description: A people API with page-number pagination behind a bearer token (served on loopback for the demo).
+config:
+  base_url: http://127.0.0.1:$API_PORT/v1
+  auth: {type: bearer, token: "\${DEMO_API_TOKEN}"}
+  pagination: {type: page, page_param: page, size_param: per_page, page_size: 10}
+  endpoints:
+    - {name: users, path: /users, records_path: [data], primary_key: [id]}
+YAML
 cd "$DEMO" && git init -q . && git add -A && git -c user.name=demo -c user.email=demo@example.com commit -qm "demo start"
 
-step "bmad-gitops plan   (in build/demo: nothing applied yet; the first run installs source-file once, then it is cached)"
+step "bmad-gitops discover orders_db   (a database: tables, types, keys, foreign keys, estimated sizes)"
+[ -f sources/orders_db.yaml ] && { bmad-gitops discover orders_db | head -20 || fail "discover orders_db"; }
+
+step "bmad-gitops plan   (in build/demo: nothing applied yet; the first run installs source-file and source-s3 once)"
 bmad-gitops plan --out plan.json || fail "plan"
 
 step "bmad-gitops apply plan.json --update-stories   (test extraction, state/, lineage docs, OpenLineage events)"

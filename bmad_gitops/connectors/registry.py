@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ConfigError, ConnectorError
+from .declarative.config import api_config, api_local_paths, api_localize
 from .pyairbyte.source_file import file_config, file_local_paths, file_localize
 from .pyairbyte.source_s3 import s3_config
 from .sql.config import mysql_config, postgres_config
@@ -97,7 +98,20 @@ def _sql(entry: ConnectorEntry) -> Backend:
 
 
 def _sql_version(entry: ConnectorEntry) -> str | None:
-    return entry.pinned
+    try:
+        from .sql.backend import SqlBackend  # cheap: the version comes from package metadata
+    except ImportError:
+        return None
+    return SqlBackend(entry.connector).version()
+
+
+def _cdk_version(entry: ConnectorEntry) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return "cdk-" + version("airbyte-cdk")
+    except PackageNotFoundError:
+        return None
 
 
 def _declarative(entry: ConnectorEntry) -> Backend:
@@ -156,9 +170,12 @@ _ENTRIES: dict[str, ConnectorEntry] = {
             "api",
             "native",
             _declarative,
+            map_config=api_config,
+            local_paths=api_local_paths,
+            localize=api_localize,
             lineage_scheme="api",
             remote=True,
-            unavailable="the REST API backend is not built yet",
+            installed_version=_cdk_version,
         ),
     )
 }

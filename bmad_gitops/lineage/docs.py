@@ -103,6 +103,7 @@ def render_source_doc(
         out += [_inline(description), ""]
     out += _summary(state, definition, definition_path, doc_dir)
     out += ["## Lineage", "", *_source_diagram(state, links), ""]
+    out += _relationships_section(state)
     out += _config_section(state)
     out += _schema_section(state, profiles)
     out += _profile_section(state)
@@ -351,6 +352,24 @@ def _source_diagram(state: AppliedState, links: Sequence[_StoryLink]) -> list[st
         lines.append(f"  {feeds} --> {node}")
     lines.append("```")
     return lines
+
+
+def _relationships_section(state: AppliedState) -> list[str]:
+    """Foreign keys between the source's streams as a Mermaid entity-relationship diagram (databases)."""
+    ids = _NodeIds()
+    edges = sorted(
+        (stream.name, fk.references, ", ".join(fk.columns))
+        for stream in state.streams
+        for fk in stream.foreign_keys
+    )
+    if not edges:
+        return []
+    lines = ["## Relationships", "", "```mermaid", "erDiagram"]
+    for child, parent, columns in edges:
+        lines.append(f'  {ids("table", parent)} ||--o{{ {ids("table", child)} : "{_mermaid_label(columns)}"')
+    lines += ["```", ""]
+    rows = [(_code(child), _code(parent), _code(columns)) for child, parent, columns in edges]
+    return [*lines, *_table(("Stream", "References", "Columns"), rows), ""]
 
 
 def _index_diagram(states: Sequence[AppliedState], stories: StoryIndex) -> list[str]:

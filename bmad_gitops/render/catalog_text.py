@@ -27,6 +27,8 @@ def render_catalog_text(found: Discovery) -> str:
             lines.append(f"    {column.name:<{width}}  {column.type}{'' if column.nullable else '  not null'}")
         for fk in stream.foreign_keys:
             lines.append(f"    foreign key {fk.describe()}")
+        for record in found.samples.get(stream.name, []):
+            lines.append(f"    sample: {json.dumps(record, sort_keys=True, default=str)}")
     return "\n".join(lines) + "\n"
 
 
@@ -37,6 +39,7 @@ def render_catalog_json(found: Discovery) -> str:
         "connector_version": found.version,
         **found.catalog.model_dump(mode="json"),
         "statistics": {name: stats.model_dump(mode="json") for name, stats in sorted(found.statistics.items())},
+        "samples": found.samples,
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 

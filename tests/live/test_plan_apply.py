@@ -559,14 +559,16 @@ def test_kill_9_during_apply_leaves_every_state_file_old_or_new(
 def test_canary_secret_never_appears_in_output_or_files(
     live_project: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Connector starts: none (the sources that hold secrets have no live backend yet, so they are skipped)."""
+    """Connector starts: none. The database sources that hold the canary point at a closed port on 127.0.0.1, so
+    every live command fails on them: the failure paths are where a secret would leak."""
     canary = "canary-Xy9-value"
     monkeypatch.setenv("CANARY_SECRET", canary)
     (live_project / ".env").write_text(f"CANARY_SECRET={canary}\n", encoding="utf-8")
-    for name, variable in (("orders_db", "POSTGRES_PASSWORD"), ("inventory_db", "MYSQL_PASSWORD")):
+    for name, variable, port in (("orders_db", "POSTGRES_PASSWORD", "5432"), ("inventory_db", "MYSQL_PASSWORD", "3306")):
         target = live_project / "sources" / f"{name}.yaml"
         shutil.copy(REPO / "sources" / f"{name}.yaml", target)
         edit(target, "${" + variable + "}", "${CANARY_SECRET}")
+        edit(target, f"port: {port}", "port: 1")
 
     outputs: dict[str, tuple[int, str]] = {}
 
@@ -580,16 +582,18 @@ def test_canary_secret_never_appears_in_output_or_files(
     assert invoke("validate") == 0
     invoke("validate", "--format", "json")
     invoke("validate", "--format", "github")
-    assert invoke("plan") == 0
+    assert invoke("plan") == 1
     invoke("plan", "--format", "json", "--out", "p.json")
     invoke("plan", "--format", "markdown", "--detailed-exitcode")
-    assert invoke("apply", "p.json") == 0
-    assert invoke("apply", "--auto-approve") == 0
+    invoke("plan", "--format", "github")
+    assert invoke("apply", "p.json") == 1
+    assert invoke("apply", "--auto-approve") == 1
     assert invoke("check", "orders_db") == 1
+    assert invoke("check", "inventory_db") == 1
     assert invoke("discover", "orders_db") == 1
 
-    assert "orders_db" in outputs["plan"][1] and "source-postgres" in outputs["plan"][1]
-    assert "· orders_db: skipped" in outputs["apply p.json"][1]
+    assert "orders_db" in outputs["plan"][1] and "connection refused" in outputs["plan"][1].lower()
+    assert "✗ orders_db: failed" in outputs["apply p.json"][1]
     for command, (_, text) in outputs.items():
         assert canary not in text, command
     leaks = [

@@ -35,7 +35,7 @@ def _get_source(name: str, version: str, config: Mapping[str, Any]) -> Source:
     )
 
 
-def _record_connector_errors(source: Source) -> list[str]:
+def record_connector_errors(source: Source) -> list[str]:
     """A list that collects the connector's own error text from now on.
 
     PyAirbyte 0.71 swallows the exception it builds from a connector's TRACE error, prints the message and then
@@ -70,7 +70,7 @@ def _catalog(streams: Iterable[AirbyteStream]) -> Catalog:
     return catalog_from_json_schemas(schemas, keys)
 
 
-def _plain(record: Mapping[str, Any], columns: Sequence[str] | None) -> dict[str, Any]:
+def plain_record(record: Mapping[str, Any], columns: Sequence[str] | None) -> dict[str, Any]:
     keep = set(columns) if columns is not None else None
     return {
         key: value
@@ -122,7 +122,7 @@ class PyAirbyteBackend:
             # silently get no rows (PYAIRBYTE.md, "the silent-empty trap").
             dataset = source.get_records(stream, limit=limit, prune_undeclared_fields=False)
             rows = list(dataset)
-            return [_plain(row, columns) for row in rows]
+            return [plain_record(row, columns) for row in rows]
 
         with self._runs(config, only_stream=stream) as runs:
             (rows,) = self._each(config, runs, records)
@@ -168,7 +168,7 @@ class PyAirbyteBackend:
         if kept is None:
             with connector_errors(self.connector, run.config):
                 created = _get_source(self.connector, self.pinned, run.config)
-            kept = self._sources[slot] = (created, _record_connector_errors(created))
+            kept = self._sources[slot] = (created, record_connector_errors(created))
         source, reported = kept
         reported.clear()
         with connector_errors(self.connector, run.config, reported):

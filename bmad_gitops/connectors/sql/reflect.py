@@ -1,0 +1,144 @@
+"""Discover: SQLAlchemy's bulk reflection calls -> the Catalog Airbyte's JDBC source would report.
+
+One stream per table, partitioned table, partition, view and materialized view (PostgreSQL) or table and view
+(MySQL) of the configured schemas; streams with no columns are skipped, as Airbyte does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.reflection import ObjectKind
+
+from ...catalog import Catalog, Column, ForeignKey, Stream, column_type
+from ...errors import ConnectorError
+from .airbyte_types import ColumnType
+from .naming import Relation, stream_names
+from .settings import ConnectionSettings
+
+SYNC_WITH_CURSOR = ("full_refresh", "incremental")
+SYNC_WITHOUT_CURSOR = ("full_refresh",)
+
+
+def discover_catalog(engine: Engine, settings: ConnectionSettings) -> Catalog:
+    with engine.connect() as conn:
+        require_namespaces(conn, settings)
+        inspector = inspect(conn)
+        columns: dict[Relation, list[dict[str, Any]]] = {}
+        keys: dict[Relation, Sequence[str]] = {}
+        foreign: dict[Relation, list[dict[str, Any]]] = {}
+        with warnings.catch_warnings():
+            # xml, point, hstore, geometry, inet6 reflect as NullType with a warning; the type tables handle them.
+            warnings.simplefilter("ignore", sa_exc.SAWarning)
+            for schema in settings.namespaces:
+                for (_, table), cols in inspector.get_multi_columns(schema=schema, kind=ObjectKind.ANY).items():
+                    columns[(schema, table)] = [dict(c) for c in cols]
+                for (_, table), pk in inspector.get_multi_pk_constraint(schema=schema, kind=ObjectKind.ANY).items():
+                    keys[(schema, table)] = pk.get("constrained_columns") or ()
+                for (_, table), fks in inspector.get_multi_foreign_keys(schema=schema, kind=ObjectKind.ANY).items():
+                    foreign[(schema, table)] = [dict(fk) for fk in fks]
+        data_types = _mysql_null_type_names(conn, settings, columns)
+        default_schema = inspector.default_schema_name or settings.namespaces[0]
+    names = stream_names(columns, settings.namespaces)
+    streams = [
+        _stream(
+            relation,
+            names,
+            cols,
+            keys.get(relation, ()),
+            foreign.get(relation, []),
+            settings,
+            data_types,
+            default_schema,
+        )
+        for relation, cols in columns.items()
+        if cols
+    ]
+    return Catalog(streams=tuple(sorted(streams, key=lambda s: (s.name, s.namespace or ""))))
+
+
+def require_namespaces(conn: Connection, settings: ConnectionSettings) -> None:
+    """Every configured PostgreSQL schema exists (MySQL: connecting to the database already proved it)."""
+    if not settings.is_postgres:
+        return
+    sql = "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname = ANY(:names)"
+    found = {row[0] for row in conn.execute(text(sql), {"names": list(settings.schemas)})}
+    missing = [schema for schema in settings.schemas if schema not in found]
+    if missing:
+        raise ConnectorError(
+            f"{settings.connector}: schema {', '.join(missing)} does not exist in database '{settings.database}'",
+            "fix config.schemas",
+        )
+
+
+def _mysql_null_type_names(
+    conn: Connection, settings: ConnectionSettings, columns: Mapping[Relation, list[dict[str, Any]]]
+) -> dict[tuple[str, str], str]:
+    """information_schema's type names for MySQL columns SQLAlchemy could not type (geometry, inet6)."""
+    from sqlalchemy.types import NullType
+
+    if settings.is_postgres or not any(isinstance(c["type"], NullType) for cols in columns.values() for c in cols):
+        return {}
+    sql = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = :db"
+    return {(row[0], row[1]): str(row[2]) for row in conn.execute(text(sql), {"db": settings.database})}
+
+
+def _column_type(settings: ConnectionSettings, column: Mapping[str, Any], data_type: str | None) -> ColumnType:
+    # Each dialect's table imports that dialect's SQLAlchemy types only: the other one is never needed.
+    if settings.is_postgres:
+        from .types_postgres import postgres_column_type
+
+        return postgres_column_type(column["type"])
+    from .types_mysql import mysql_column_type
+
+    return mysql_column_type(column["type"], data_type)
+
+
+def _stream(
+    relation: Relation,
+    names: Mapping[Relation, str],
+    cols: Sequence[Mapping[str, Any]],
+    primary_key: Sequence[str],
+    foreign_keys: Sequence[Mapping[str, Any]],
+    settings: ConnectionSettings,
+    data_types: Mapping[tuple[str, str], str],
+    default_schema: str,
+) -> Stream:
+    schema, table = relation
+    built = []
+    cursor_capable = False
+    for col in cols:
+        mapped = _column_type(settings, col, data_types.get((table, col["name"])))
+        cursor_capable = cursor_capable or mapped.cursor
+        word, _ = column_type(mapped.json_schema)
+        built.append(
+            Column(
+                name=col["name"], type=word, nullable=bool(col.get("nullable", True)), json_schema=mapped.json_schema
+            )
+        )
+    return Stream(
+        name=names[relation],
+        namespace=schema,
+        columns=tuple(built),
+        primary_key=tuple(primary_key),
+        cursor=(),
+        sync_modes=SYNC_WITH_CURSOR if cursor_capable else SYNC_WITHOUT_CURSOR,
+        foreign_keys=tuple(_foreign_key(fk, default_schema, names) for fk in foreign_keys),
+    )
+
+
+def _foreign_key(fk: Mapping[str, Any], default_schema: str, names: Mapping[Relation, str]) -> ForeignKey:
+    # SQLAlchemy leaves referred_schema empty when the referred table is in the connection's default schema.
+    referred_schema = fk.get("referred_schema") or default_schema
+    referred = (referred_schema, fk["referred_table"])
+    return ForeignKey(
+        columns=tuple(fk["constrained_columns"]),
+        references=names.get(referred, fk["referred_table"]),
+        referred_columns=tuple(fk["referred_columns"]),
+        referred_namespace=referred_schema,
+    )

@@ -1,0 +1,25 @@
+"""validate imports connectors.sql.config, and the registry imports nothing else of ours until a backend runs:
+neither may pull in SQLAlchemy, a driver, ruamel.yaml or (for config) pydantic."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("sqlalchemy", "psycopg", "pymysql", "ruamel.yaml", "pydantic")
+
+
+@pytest.mark.parametrize(
+    ("modules", "allowed"),
+    [
+        ("bmad_gitops.connectors.sql, bmad_gitops.connectors.sql.config", ()),
+        ("bmad_gitops.connectors.sql.backend, bmad_gitops.writer", ()),
+        ("bmad_gitops.importer", ("pydantic",)),  # it reads Catalog models
+    ],
+)
+def test_light_imports(modules: str, allowed: tuple[str, ...]) -> None:
+    code = f"import sys, {modules}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out == f"{sorted(allowed)}\n"
