@@ -55,14 +55,45 @@ def _prepare_environment() -> None:
     os.environ.setdefault("AIRBYTE_LOGGING_ROOT", str(logs))
 
 
+_IMPORT_LOCK = threading.Lock()
+_IMPORTED = threading.Event()
+
+
 def load_airbyte() -> None:
-    """Import PyAirbyte once, in the calling thread, after the environment it reads at import time is set."""
-    _prepare_environment()
-    if "airbyte" in sys.modules:
+    """Import PyAirbyte once, after the environment it reads at import time is set.
+
+    Threads wait for the one import to finish: `"airbyte" in sys.modules` is already true while another thread
+    is half-way through the import, and using it then fails with "partially initialized module" errors.
+    """
+    if _IMPORTED.is_set():
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # google-cloud packages warn about Python 3.11 on import
-        import airbyte  # noqa: F401
+    with _IMPORT_LOCK:
+        if _IMPORTED.is_set():
+            return
+        _prepare_environment()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # google-cloud packages warn about Python 3.11 on import
+            import airbyte  # noqa: F401
+        _cdk_logs_to_file()
+        _IMPORTED.set()
+
+
+def _cdk_logs_to_file() -> None:
+    """The CDK's `init_logger` (run for every in-process source) points the root logger at stdout as JSON `LOG`
+    records; point that handler at the connector log instead, so no library line reaches the terminal raw."""
+    try:
+        from airbyte_cdk import logger as cdk_logger
+    except ImportError:
+        return
+    target = connector_log()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handlers: dict[str, object] = cdk_logger.LOGGING_CONFIG["handlers"]  # type: ignore[assignment]
+    handlers["console"] = {
+        "class": "logging.FileHandler",
+        "filename": str(target),
+        "formatter": "airbyte",
+        "encoding": "utf-8",
+    }
 
 
 class _StderrRedirect:
