@@ -14,6 +14,7 @@ from . import __version__
 
 if TYPE_CHECKING:
     from .engine import Context
+    from .model import Plan
 
 # Format names, listed here so `--help` needs no renderer import; tests check they match the renderer tables.
 DIAGNOSTIC_FORMATS = ("github", "json", "text")
@@ -264,6 +265,12 @@ def import_(
     show_default=True,
     help="Discover live schemas (file sources cached while their inputs are unchanged; remote ones always asked).",
 )
+@click.option(
+    "--shard",
+    metavar="K/N",
+    callback=lambda ctx, param, value: _parse_shard(value),
+    help="Plan only share K of N (e.g. 2/4) for a CI matrix; `plan-merge` joins the saved shares.",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
 def plan(
     paths: tuple[Path, ...],
@@ -273,6 +280,7 @@ def plan(
     changed_since: str | None,
     parallelism: int,
     refresh: bool,
+    shard: tuple[int, int] | None,
     detailed_exitcode: bool,
 ) -> int:
     """Show what apply would change: config vs applied state, live drift, config vs live.
@@ -289,7 +297,12 @@ def plan(
     ctx = _context()
     changed = engine.changed_since(ctx.project, changed_since) if changed_since else None
     options = PlanOptions(
-        targets=targets, paths_given=bool(paths), changed=changed, parallelism=parallelism, refresh=refresh
+        targets=targets,
+        paths_given=bool(paths),
+        changed=changed,
+        parallelism=parallelism,
+        refresh=refresh,
+        shard=shard,
     )
     with _progress("discovering") as status:
         result = engine.plan(ctx, options, paths, lambda name: status(f"discovering {name}"))
@@ -302,12 +315,53 @@ def plan(
     click.echo(PLAN_RENDERERS[fmt](result.plan, color=_color()), nl=False)
     if out is not None and fmt == "text":
         click.echo(f"Saved the plan to {out}; apply exactly it with `bmad-gitops apply {out}`.")
-    summary = result.plan.summary()
-    if result.diagnostics or summary.errors:
+    return _plan_exit_code(result.plan, bool(result.diagnostics), detailed_exitcode)
+
+
+def _plan_exit_code(the_plan: Plan, invalid: bool, detailed: bool) -> int:
+    summary = the_plan.summary()
+    if invalid or summary.errors:
         return 1
-    if detailed_exitcode and (result.plan.has_changes or summary.drift or summary.unapplied):
+    if detailed and (the_plan.has_changes or summary.drift or summary.unapplied):
         return 2
     return 0
+
+
+def _parse_shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    k, sep, n = value.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise click.BadParameter(f"'{value}' is not K/N with 1 <= K <= N, e.g. 2/4")
+    return int(k), int(n)
+
+
+@cli.command(name="plan-merge")
+@click.argument("plan_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(PLAN_FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json for tools, markdown for a PR comment, github for workflow annotations.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the merged plan (JSON).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
+def plan_merge(plan_files: tuple[Path, ...], fmt: str, out: Path | None, detailed_exitcode: bool) -> int:
+    """Merge the saved shares of `plan --shard K/N --out FILE` into one plan, shown like `plan` shows it."""
+    from . import engine
+    from .render.plan_json import render_plan_json
+    from .render.views import PLAN_RENDERERS
+
+    merged = engine.merge_plans(plan_files)
+    if out is not None:
+        from .atomic import atomic_write_text
+
+        project = engine.open_project(Path.cwd(), require=False)
+        atomic_write_text(out.absolute(), render_plan_json(merged), root=project.root)
+    click.echo(PLAN_RENDERERS[fmt](merged, color=_color()), nl=False)
+    return _plan_exit_code(merged, False, detailed_exitcode)
 
 
 @cli.command()

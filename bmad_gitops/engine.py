@@ -176,6 +176,22 @@ def _difference(old: SourcePlan, new: SourcePlan | None) -> str:
     return f"the plan for '{old.name}' differs from today's (the plan file was edited, or its inputs changed)"
 
 
+def merge_plans(paths: Sequence[Path]) -> Plan:
+    """Shares of one plan (`plan --shard K/N --out ...`) as one plan: each source once, in name order."""
+    from .model import Plan
+
+    sources: dict[str, SourcePlan] = {}
+    for path in paths:
+        for source in read_plan_file(path).sources:
+            if source.name in sources:
+                raise PlanFileError(
+                    f"{path}: source '{source.name}' is in more than one plan share",
+                    "merge the shares of one `plan --shard K/N` run, each once",
+                )
+            sources[source.name] = source
+    return Plan(sources=tuple(sources[name] for name in sorted(sources)))
+
+
 # ── apply ─────────────────────────────────────────────────────────────────────────────────────────────────────
 
 

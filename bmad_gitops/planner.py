@@ -49,6 +49,7 @@ class PlanOptions:
     changed: frozenset[str] | None = None  # source names from --changed-since; None: no filter
     parallelism: int = 4
     refresh: bool = True
+    shard: tuple[int, int] | None = None  # (K, N): plan only share K of N (1-based), for a CI matrix
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def make_plan(
         wanted &= options.changed
     if options.paths_given:
         wanted &= set(by_name) | set(broken)
+    if options.shard is not None:
+        wanted &= shard_of(everything, *options.shard)
     cited = _citing_stories(inputs.stories)
 
     def one(name: str) -> SourcePlan:
@@ -105,6 +108,12 @@ def make_plan(
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
         plans = list(pool.map(one, sorted(wanted)))
     return PlanResult(Plan(sources=tuple(plans)), tuple(d for d in inputs.diagnostics if d.severity == "error"))
+
+
+def shard_of(names: set[str], k: int, n: int) -> set[str]:
+    """Share `k` of `n` (1-based): every n-th name in sorted order, so N shares cover each source exactly once,
+    differ in size by one at most, and depend on the names alone."""
+    return {name for index, name in enumerate(sorted(names)) if index % n == k - 1}
 
 
 def _invalid(name: str, first: Diagnostic, state: AppliedState | None) -> SourcePlan:

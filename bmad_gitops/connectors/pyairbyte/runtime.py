@@ -94,6 +94,10 @@ def _cdk_logs_to_file() -> None:
         "formatter": "airbyte",
         "encoding": "utf-8",
     }
+    # Modules imported with airbyte may have run init_logger already: apply the corrected config now too.
+    import logging.config
+
+    logging.config.dictConfig(cdk_logger.LOGGING_CONFIG)
 
 
 class _StderrRedirect:
