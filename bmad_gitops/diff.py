@@ -165,6 +165,19 @@ def _select(desired: Desired, live: Catalog) -> tuple[tuple[Stream, ...], list[M
                         level="error", text=f"key column '{key}' is missing from stream {exp.name}", where=exp.where
                     )
                 )
+        if exp.primary_key and stream.primary_key and tuple(stream.primary_key) != tuple(exp.primary_key):
+            # A declared key stands in where the source has none; one that contradicts the source's is upstream
+            # drift the definition must follow.
+            messages.append(
+                Message(
+                    level="error",
+                    text=(
+                        f"declared primary key ({', '.join(exp.primary_key)}) differs from the source's "
+                        f"({', '.join(stream.primary_key)}) in stream {exp.name}"
+                    ),
+                    where=exp.where,
+                )
+            )
         updates: dict[str, Any] = {}
         if exp.columns_only and exp.columns:
             updates["columns"] = tuple(c for c in stream.columns if c.name in exp.columns)

@@ -360,6 +360,7 @@ def import_database(
     connector = CONNECTOR_BY_KIND.get(kind.lower())
     if connector is None:
         raise ConfigError(f"cannot import a database of kind '{kind}'", "use postgres or mysql")
+    _import_target(ctx, name, force=force)  # before any connection: a refusal costs nothing
     live: dict[str, object] = dict(connection)
     if password_env is not None:
         if password_env not in ctx.env:
@@ -392,6 +393,7 @@ def import_file(ctx: Context, path: str, *, name: str | None = None, force: bool
         raise ConfigError(f"cannot tell the format of '{path}'", f"use one of {', '.join(sorted(_FILE_FORMATS))}")
     relative = target.relative_to(project.root).as_posix() if target.is_relative_to(project.root) else path
     source_name = name or sheet_stream_name(target.stem)
+    _import_target(ctx, source_name, force=force)
     catalog = _discover_file(target, fmt, source_name)
     data = definition_from_file_catalog(relative, fmt, catalog, dataset_name=source_name)
     return _write_import(ctx, source_name, data, force=force)
@@ -407,11 +409,9 @@ def _discover_file(target: Path, fmt: str, dataset: str) -> Catalog:
     return known.backend().discover(shaped)
 
 
-def _write_import(ctx: Context, name: str, data: dict[str, object], *, force: bool) -> Imported:
+def _import_target(ctx: Context, name: str, *, force: bool) -> Path:
     from .checks.names import NAME
     from .errors import UsageError
-    from .validate import validate_files
-    from .writer import write_definition_yaml
 
     project = ctx.project
     if not NAME.match(name):
@@ -419,6 +419,15 @@ def _write_import(ctx: Context, name: str, data: dict[str, object], *, force: bo
     path = project.sources_dir / f"{name}.yaml"
     if path.exists() and not force:
         raise UsageError(f"{project.display(path)} already exists", "pass --force to overwrite it")
+    return path
+
+
+def _write_import(ctx: Context, name: str, data: dict[str, object], *, force: bool) -> Imported:
+    from .validate import validate_files
+    from .writer import write_definition_yaml
+
+    project = ctx.project
+    path = _import_target(ctx, name, force=force)
     from .scaffold import schema_reference
 
     ref = schema_reference(project)

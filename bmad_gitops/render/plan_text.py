@@ -184,7 +184,9 @@ def _config_line(change: ConfigChange) -> DetailLine:
 
 def _change_line(change: ColumnChange, depth: int, *, note: str) -> DetailLine:
     target = f"{change.stream}.{change.column}" if change.column else f"stream {change.stream}"
-    if change.kind == "amendment":
+    if change.column == "(foreign key)":
+        target += f"  {change.new or change.old}"
+    elif change.kind == "amendment":
         target += f"  {change.old} -> {change.new}"
     elif change.kind == "expansion" and change.new and change.column:
         target += f"  {change.new}"
