@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-
 from types import SimpleNamespace
+from typing import Any
 
 from bmad_gitops.connectors.registry import entry
 

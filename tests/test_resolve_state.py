@@ -9,10 +9,10 @@ import pytest
 
 from bmad_gitops.catalog import Column, Stream
 from bmad_gitops.definitions import load_definitions
+from bmad_gitops.errors import EnvError as ResolveError
 from bmad_gitops.extraction import mask_record, profile_records, sensitive_columns
 from bmad_gitops.model import AppliedState
 from bmad_gitops.project import load_project
-from bmad_gitops.errors import EnvError as ResolveError
 from bmad_gitops.resolve import Secret, resolve, reveal
 from bmad_gitops.state import read_state, render_state, write_state
 
