@@ -157,7 +157,8 @@ def check(source: str) -> int:
 
 
 @cli.command()
-@click.argument("source")
+@click.argument("source", required=False)
+@click.option("--openapi", metavar="URL", help="List the endpoints of an API's OpenAPI 3 document instead.")
 @click.option(
     "--format",
     "fmt",
@@ -173,19 +174,34 @@ def check(source: str) -> int:
     show_default=True,
     help="Also read this many records per stream (sensitive columns masked).",
 )
-def discover(source: str, fmt: str, sample: int) -> int:
-    """Show SOURCE's streams, columns and types, keys, cursors and sync modes (and table sizes for databases)."""
+def discover(source: str | None, fmt: str, sample: int, openapi: str | None) -> int:
+    """Show SOURCE's streams, columns and types, keys, cursors and sync modes (table sizes for databases, objects
+    for buckets); with --openapi URL, the endpoints an API's OpenAPI document offers instead."""
     _require_live()
     from . import engine
     from .render.catalog_text import CATALOG_RENDERERS
 
+    if openapi is not None:
+        base, endpoints = engine.openapi_endpoints(openapi)
+        click.echo(
+            f"{openapi}: {len(endpoints)} GET endpoint(s) returning lists of objects (base URL: {base or 'none'})"
+        )
+        for endpoint in endpoints:
+            where = ".".join(endpoint.records_path) or "(the response itself)"
+            key = ", ".join(endpoint.primary_key) or "none"
+            click.echo(f"  {endpoint.name}  GET {endpoint.path}  records: {where}  primary key: {key}")
+            for column, kind in sorted(endpoint.columns.items()):
+                click.echo(f"    {column}  {kind}")
+        return 0
+    if source is None:
+        raise click.UsageError("give a SOURCE, or --openapi URL")
     found = engine.discover(_context(), source, sample=sample)
     click.echo(CATALOG_RENDERERS[fmt](found), nl=False)
     return 0
 
 
 @cli.command(name="import")
-@click.argument("kind", type=click.Choice(["postgres", "mysql", "file"]))
+@click.argument("kind", type=click.Choice(["postgres", "mysql", "file", "api"]))
 @click.argument("target", metavar="NAME_OR_PATH")
 @click.option("--host", help="Database host (postgres, mysql).")
 @click.option("--port", type=int, help="Database port (default 5432 for postgres, 3306 for mysql).")
@@ -195,6 +211,8 @@ def discover(source: str, fmt: str, sample: int) -> int:
 @click.option("--schema", "schemas", multiple=True, help="PostgreSQL schema to discover (repeatable; default public).")
 @click.option("--tables", default="", help="Tables to select, comma-separated fnmatch patterns ('orders,customers*').")
 @click.option("--name", help="Source name for `import file` (default: the file's name in snake_case).")
+@click.option("--openapi", metavar="URL", help="`import api NAME --openapi URL`: the API's OpenAPI 3 document.")
+@click.option("--endpoints", default="", help="Endpoints to select for `import api`, comma-separated patterns.")
 @click.option("--force", is_flag=True, help="Overwrite an existing definition.")
 def import_(
     kind: str,
@@ -207,12 +225,14 @@ def import_(
     schemas: tuple[str, ...],
     tables: str,
     name: str | None,
+    openapi: str | None,
+    endpoints: str,
     force: bool,
 ) -> int:
     """Write sources/NAME.yaml from a live source: its streams, keys, cursor candidates and expected columns.
 
     `import postgres NAME --host ... --database ... --username ... --password-env VAR` selects tables of a
-    database; `import file data/x.csv` describes a local file.
+    database; `import file data/x.csv` describes a local file; `import api NAME --openapi URL` chooses endpoints.
     """
     _require_live()
     from . import engine
@@ -222,6 +242,10 @@ def import_(
     ctx = _context()
     if kind == "file":
         result = engine.import_file(ctx, target, name=name, force=force)
+    elif kind == "api":
+        if openapi is None:
+            raise click.UsageError("`import api NAME` needs --openapi URL")
+        result = engine.import_api(ctx, target, openapi, endpoints=parse_table_patterns(endpoints), force=force)
     else:
         connection: dict[str, object] = {
             "host": host,

@@ -21,6 +21,7 @@ from .project import DEFINITION_SUFFIXES, Project, load_project
 if TYPE_CHECKING:  # the live stages load pydantic models; validate must not pay for them
     from .applier import ApplyOptions, ApplyReport, SourceResult
     from .catalog import Catalog, TableStatistics
+    from .connectors.declarative.openapi import OpenApiEndpoint
     from .lineage.refresh import LineageResult
     from .model import Plan, SourcePlan
     from .planner import Inputs, PlanOptions, PlanResult
@@ -270,6 +271,7 @@ class Discovery:
     catalog: Catalog
     statistics: dict[str, TableStatistics] = field(default_factory=dict)
     samples: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # masked
+    objects: tuple[dict[str, object], ...] = ()  # what a bucket holds: key, size, last_modified, streams
 
 
 def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 0) -> Discovery:
@@ -301,7 +303,52 @@ def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 
                 records = backend.read(config, stream.name, sample)
             hidden = sensitive_columns(stream, declared.get(stream.name, ()))
             samples[stream.name] = [mask_record(r, hidden) for r in records]
-    return Discovery(name, resolved.connector, known.version(), catalog, stats, samples)
+    objects: list[dict[str, object]] = []
+    lister = getattr(known.backend(), "objects", None) if known.family == "s3" else None
+    if lister is not None:
+        with secrets_hidden(resolved.config):
+            found = lister(connector_config(resolved, ctx.project.root))
+        objects = [
+            {"key": o.key, "size": o.size, "last_modified": o.last_modified.isoformat(), "streams": list(o.streams)}
+            for o in found
+        ]
+    return Discovery(name, resolved.connector, known.version(), catalog, stats, samples, tuple(objects))
+
+
+def openapi_endpoints(url: str) -> tuple[str | None, list[OpenApiEndpoint]]:
+    """The GET endpoints of an OpenAPI 3 document that return lists of objects, and its base URL."""
+    from .connectors.declarative.openapi import base_url, fetch_openapi, list_endpoints
+
+    document = fetch_openapi(url)
+    return base_url(document), list_endpoints(document)
+
+
+def import_api(
+    ctx: Context, name: str, openapi_url: str, *, endpoints: Sequence[str] = (), force: bool = False
+) -> Imported:
+    """A `type: api` definition for the chosen endpoints of an API's OpenAPI document (fnmatch patterns)."""
+    from fnmatch import fnmatchcase
+
+    from .connectors.declarative.openapi import endpoints_config
+
+    _import_target(ctx, name, force=force)
+    base, found = openapi_endpoints(openapi_url)
+    chosen = [e for e in found if not endpoints or any(fnmatchcase(e.name, p) for p in endpoints)]
+    if not chosen:
+        raise ConfigError(
+            f"no GET endpoint returning a list of objects matches {', '.join(endpoints) or 'anything'}",
+            "run `bmad-gitops discover --openapi URL` to see the endpoints",
+        )
+    if base is None:
+        raise ConfigError(
+            "the OpenAPI document names no absolute server URL", "add `servers:` or write base_url by hand"
+        )
+    data: dict[str, object] = {
+        "type": "api",
+        "connector": "source-declarative-manifest",
+        "config": {"base_url": base, "openapi_url": openapi_url, "endpoints": endpoints_config(chosen)},
+    }
+    return _write_import(ctx, name, data, force=force)
 
 
 # ── lineage, connectors ───────────────────────────────────────────────────────────────────────────────────────

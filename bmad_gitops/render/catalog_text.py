@@ -29,6 +29,11 @@ def render_catalog_text(found: Discovery) -> str:
             lines.append(f"    foreign key {fk.describe()}")
         for record in found.samples.get(stream.name, []):
             lines.append(f"    sample: {json.dumps(record, sort_keys=True, default=str)}")
+    if found.objects:
+        lines.append(f"  objects ({len(found.objects)}):")
+        for item in found.objects:
+            streams = ", ".join(str(s) for s in item["streams"]) or "no stream"  # type: ignore[attr-defined]
+            lines.append(f"    {item['key']}  {item['size']} bytes  {item['last_modified']}  -> {streams}")
     return "\n".join(lines) + "\n"
 
 
@@ -40,6 +45,7 @@ def render_catalog_json(found: Discovery) -> str:
         **found.catalog.model_dump(mode="json"),
         "statistics": {name: stats.model_dump(mode="json") for name, stats in sorted(found.statistics.items())},
         "samples": found.samples,
+        "objects": list(found.objects),
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
