@@ -481,7 +481,8 @@ def _write_import(ctx: Context, name: str, data: dict[str, object], *, force: bo
     written = write_definition_yaml(
         project.root, path, data, header_comment=f"yaml-language-server: $schema={ref}", force=force
     )
-    streams = data.get("streams")
+    config = data.get("config")
+    streams = data.get("streams") or (config.get("endpoints") if isinstance(config, dict) else None)
     return Imported(
         written, len(streams) if isinstance(streams, list) else 0, tuple(validate_files(project, [written]))
     )

@@ -29,7 +29,7 @@ def test_discover_and_import_from_an_openapi_document(
         assert f"(base URL: {api.base_url})" in out and "users  GET /v1/users  records: data  primary key: id" in out
 
         assert main(["import", "api", "people", "--openapi", url, "--endpoints", "users"]) == 0
-        assert "wrote sources/people.yaml with 0 stream(s)" in capsys.readouterr().out
+        assert "wrote sources/people.yaml with 1 stream(s)" in capsys.readouterr().out
         written = (tmp_path / "sources" / "people.yaml").read_text(encoding="utf-8")
         assert f"base_url: {api.base_url}" in written and "path: /v1/users" in written and "openapi_url:" in written
 
