@@ -7,6 +7,7 @@ A source that fails keeps its old state; the others are applied. Nothing is writ
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class SourceResult:
     profiles: tuple[StreamProfile, ...] = ()
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     events: tuple[Any, ...] = ()  # OpenLineage RunEvents of the test extraction
+    seconds: dict[str, float] = field(default_factory=dict)  # extraction time per stream (report only: it moves)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def _apply_one(
     try:
         sample = options.sample or int((definition.data.get("extraction") or {}).get("sample", 100))
         with secrets_hidden(resolved.config):
-            profiles, samples = _extract(project, definition, resolved, source.catalog, sample)
+            profiles, samples, seconds = _extract(project, definition, resolved, source.catalog, sample)
     except ConnectorError as exc:
         events = _events(project, source, definition, resolved, (), started, str(exc))
         return SourceResult(source.name, "failed", str(exc), events=events)
@@ -142,7 +144,7 @@ def _apply_one(
             f"discovered schema (max_violation_rate {limit}); old state kept"
         )
         events = _events(project, source, definition, resolved, profiles, started, detail)
-        return SourceResult(source.name, "failed", detail, profiles, samples, events)
+        return SourceResult(source.name, "failed", detail, profiles, samples, events, seconds)
     old = read_state(project.state_dir, source.name)
     state = AppliedState(
         source=source.name,
@@ -160,7 +162,8 @@ def _apply_one(
     )
     changed = write_state(project.state_dir, state, root=project.root)
     events = _events(project, source, definition, resolved, profiles, started, None)
-    return SourceResult(source.name, "applied" if changed else "unchanged", "", profiles, samples, events)
+    outcome: Outcome = "applied" if changed else "unchanged"
+    return SourceResult(source.name, outcome, "", profiles, samples, events, seconds)
 
 
 def _now() -> datetime.datetime:
@@ -186,7 +189,7 @@ def _events(
 
 def _extract(
     project: Project, definition: Definition, resolved: ResolvedSource, streams: Sequence[Stream], sample: int
-) -> tuple[tuple[StreamProfile, ...], dict[str, list[dict[str, Any]]]]:
+) -> tuple[tuple[StreamProfile, ...], dict[str, list[dict[str, Any]]], dict[str, float]]:
     from .connectors.registry import backend_for
     from .discovery import connector_config
     from .extraction import mask_record, profile_records, sensitive_columns
@@ -197,15 +200,18 @@ def _extract(
     declared = {name: tuple(s.get("sensitive") or ()) for name, s in entries.items()}
     profiles = []
     samples = {}
+    seconds = {}
     for stream in streams:
         chosen = entries.get(stream.name, {})
         # columns_only: read just the declared columns, so unselected (perhaps personal) data is never fetched.
         columns = list(chosen.get("columns") or ()) if chosen.get("columns_only") else None
+        started = time.perf_counter()
         records = backend.read(config, stream.name, sample, columns)
+        seconds[stream.name] = round(time.perf_counter() - started, 3)
         profiles.append(profile_records(stream, records))
         hidden = sensitive_columns(stream, declared.get(stream.name, ()))
         samples[stream.name] = [mask_record(r, hidden) for r in records[:3]]
-    return tuple(profiles), samples
+    return tuple(profiles), samples, seconds
 
 
 def changelog_entries(source: SourcePlan, today: str) -> list[ChangeLogEntry]:

@@ -39,6 +39,7 @@ def _result_lines(results: Sequence[SourceResult], show_samples: bool) -> list[s
         for p in r.profiles:
             lines.append(
                 f"    {p.stream}: {p.records} records sampled, {p.violations} with type violations, completeness {p.completeness:.0%}"
+                + _speed(p.records, r.seconds.get(p.stream))
             )
             if show_samples:
                 lines.extend(
@@ -50,3 +51,10 @@ def _result_lines(results: Sequence[SourceResult], show_samples: bool) -> list[s
         f"{counts['skipped']} skipped, {counts['failed']} failed."
     )
     return lines
+
+
+def _speed(records: int, seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    rate = f", {records / seconds:,.0f} records/s" if seconds > 0 and records else ""
+    return f" ({seconds:.2f} s{rate})"

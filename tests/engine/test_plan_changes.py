@@ -246,3 +246,16 @@ def test_format_choices_match_the_renderer_tables() -> None:
     assert sorted(PLAN_FORMATS) == sorted(PLAN_RENDERERS)
     assert sorted(DIAGNOSTIC_FORMATS) == sorted(RENDERERS)
     assert sorted(CATALOG_FORMATS) == sorted(CATALOG_RENDERERS)
+
+
+def test_apply_reports_extraction_time_and_speed_per_stream(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    code, out, _ = project.run(capsys, "apply", "--auto-approve")
+    assert code == 0
+    assert re.search(r"orders: 1 records sampled, 0 with type violations, completeness 100% \(\d+\.\d\d s", out), out
+    assert "seconds" not in (project.root / "state" / "shop.json").read_text()  # timings never churn the state
