@@ -356,9 +356,11 @@ def import_api(
 
 def lineage(ctx: Context, *, update_stories: bool = False) -> LineageResult:
     from .lineage.refresh import refresh_lineage
+    from .state import apply_lock
 
-    inputs = load_inputs(ctx)
-    return refresh_lineage(ctx.project, list(inputs.definitions), inputs.stories, update_stories=update_stories)
+    with apply_lock(ctx.project.root / ".bmad-gitops"):  # one writer of docs and stories at a time
+        inputs = load_inputs(ctx)
+        return refresh_lineage(ctx.project, list(inputs.definitions), inputs.stories, update_stories=update_stories)
 
 
 @dataclass(frozen=True)

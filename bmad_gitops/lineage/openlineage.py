@@ -473,20 +473,13 @@ def emit(events: Sequence[RunEvent], root: Path) -> str:
     `OPENLINEAGE_DISABLED=true` turns emission off (returns "disabled").
     """
     from openlineage.client import OpenLineageClient
-    from openlineage.client.transport.file import FileConfig, FileTransport
 
-    if _user_configured(root):
-        client = OpenLineageClient(config=_project_config(root))
-        destination = str(client.transport.kind or "configured transport")
-    else:
-        path = root / EVENTS_FILE
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LineageEmitError(f"{path.parent}: cannot create the OpenLineage events folder ({exc})") from None
-        transport = FileTransport(FileConfig(log_file_path=str(path), append=True))
-        client = OpenLineageClient(transport=transport)
-        destination = EVENTS_FILE.as_posix()
+    if os.environ.get("OPENLINEAGE_DISABLED", "").lower() in ("true", "1", "yes"):
+        return "disabled"
+    if not _user_configured(root):
+        return _append_events_file(events, root)
+    client = OpenLineageClient(config=_project_config(root))
+    destination = str(client.transport.kind or "configured transport")
     if client.transport.kind == "noop":
         return "disabled"
     try:
@@ -499,6 +492,24 @@ def emit(events: Sequence[RunEvent], root: Path) -> str:
     finally:
         client.close(timeout=5.0)
     return destination
+
+
+def _append_events_file(events: Sequence[RunEvent], root: Path) -> str:
+    """The default destination, JSON lines in the project, written through the one atomic writer: a kill leaves
+    the old file or the new one, never a half-written last line (the apply lock keeps writers to one)."""
+    from openlineage.client.serde import Serde
+
+    from ..atomic import atomic_write_text
+    from ..errors import ProjectError
+
+    path = root / EVENTS_FILE
+    try:
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        lines = "".join(Serde.to_json(event) + "\n" for event in events)
+        atomic_write_text(path, old + ("" if not old or old.endswith("\n") else "\n") + lines, root=root)
+    except (OSError, ProjectError) as exc:
+        raise LineageEmitError(f"{path}: cannot write the OpenLineage events ({exc})") from None
+    return EVENTS_FILE.as_posix()
 
 
 def _user_configured(root: Path) -> bool:

@@ -28,6 +28,9 @@ class LineageResult:
 def refresh_lineage(
     project: Project, definitions: list[Definition], index: StoryIndex | None = None, *, update_stories: bool = False
 ) -> LineageResult:
+    # Temp files of writes that were killed (the caller holds the apply lock, so none is in use).
+    for leftover in (*project.lineage_dir.glob(".*.md.*.tmp"), *_story_leftovers(project)):
+        leftover.unlink(missing_ok=True)
     states = list(read_all_states(project.state_dir).good.values())
     if index is None:
         index = find_stories(project.root, project.stories_dir)
@@ -44,6 +47,11 @@ def refresh_lineage(
         _update_stories(project, index, {s.source: s.stories for s in states}, warnings) if update_stories else []
     )
     return LineageResult(tuple(docs), tuple(touched), tuple(warnings))
+
+
+def _story_leftovers(project: Project) -> list[Path]:
+    folder = project.stories_dir or project.root / "docs" / "stories"
+    return list(folder.glob(".*.md.*.tmp")) if folder.is_dir() else []
 
 
 def _update_stories(
