@@ -290,6 +290,14 @@ def import_(
     help="Discover live schemas (file sources cached while their inputs are unchanged; remote ones always asked).",
 )
 @click.option(
+    "--remote-cache",
+    "remote_cache",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Reuse a database, bucket or API catalog discovered at most SECONDS ago (default: ask them every time).",
+)
+@click.option(
     "--shard",
     metavar="K/N",
     callback=lambda ctx, param, value: _parse_shard(value),
@@ -304,6 +312,7 @@ def plan(
     changed_since: str | None,
     parallelism: int,
     refresh: bool,
+    remote_cache: float | None,
     shard: tuple[int, int] | None,
     detailed_exitcode: bool,
 ) -> int:
@@ -327,6 +336,7 @@ def plan(
         parallelism=parallelism,
         refresh=refresh,
         shard=shard,
+        remote_cache_ttl=remote_cache,
     )
     with _progress("discovering") as status:
         result = engine.plan(ctx, options, paths, lambda name: status(f"discovering {name}"))

@@ -67,14 +67,23 @@ def cache_key(source: ResolvedSource, version: str, root: Path) -> str:
     return digest.hexdigest()
 
 
-def discover_source(source: ResolvedSource, root: Path, *, use_cache: bool = True) -> Catalog:
-    """The catalog from the cache when the key matches (local sources only), else from the backend."""
+def discover_source(
+    source: ResolvedSource, root: Path, *, use_cache: bool = True, remote_ttl: float | None = None
+) -> Catalog:
+    """The catalog from the cache when the key matches, else from the backend.
+
+    Local sources are cached by content. Remote ones only when the caller asks, for `remote_ttl` seconds: a
+    cached catalog of a database hides an ALTER TABLE, so that is an explicit choice with a lifetime.
+    """
+    import time
+
     known: ConnectorEntry = entry(source.connector)
-    if known.remote or not use_cache:
+    if not use_cache or (known.remote and remote_ttl is None):
         with secrets_hidden(source.config):
             return known.backend().discover(connector_config(source, root))
     path = cache_dir(root) / f"{cache_key(source, known.version(), root)}.json"
-    if path.is_file():
+    fresh = not known.remote or (path.is_file() and time.time() - path.stat().st_mtime <= (remote_ttl or 0))
+    if path.is_file() and fresh:
         try:
             return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError:

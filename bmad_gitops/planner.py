@@ -50,6 +50,7 @@ class PlanOptions:
     parallelism: int = 4
     refresh: bool = True
     shard: tuple[int, int] | None = None  # (K, N): plan only share K of N (1-based), for a CI matrix
+    remote_cache_ttl: float | None = None  # seconds a remote source's catalog may be reused; None: always ask
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def _plan_one(
     if options.refresh or state is None:
         progress(name)
         try:
-            live = discover_source(resolved, project.root)
+            live = discover_source(resolved, project.root, remote_ttl=options.remote_cache_ttl)
         except BmadGitopsError as exc:
             return failed_source(name, desired, Message(level="error", text=f"discovery failed: {exc}", where=where))
     return plan_source(

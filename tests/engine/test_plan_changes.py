@@ -259,3 +259,26 @@ def test_apply_reports_extraction_time_and_speed_per_stream(
     assert code == 0
     assert re.search(r"orders: 1 records sampled, 0 with type violations, completeness 100% \(\d+\.\d\d s", out), out
     assert "seconds" not in (project.root / "state" / "shop.json").read_text()  # timings never churn the state
+
+
+def test_remote_sources_are_asked_every_plan_unless_a_cache_lifetime_is_given(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from bmad_gitops.connectors.registry import entry, registered
+
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    with registered(dataclasses.replace(entry("source-file"), remote=True)):
+        assert project.run(capsys, "apply", "--auto-approve")[0] == 0
+        for _ in range(2):
+            before = FakeBackend.discovered
+            assert project.run(capsys, "plan")[0] == 0
+            assert FakeBackend.discovered == before + 1, "a remote source must be discovered on every plan"
+        assert project.run(capsys, "plan", "--remote-cache", "600")[0] == 0  # fills the cache
+        before = FakeBackend.discovered
+        assert project.run(capsys, "plan", "--remote-cache", "600")[0] == 0
+        assert FakeBackend.discovered == before, "within its lifetime the cached catalog is used"
+        assert project.run(capsys, "plan", "--remote-cache", "0")[0] == 0
+        assert FakeBackend.discovered == before + 1, "an expired entry is discovered again"
