@@ -61,11 +61,18 @@ def validate(paths: tuple[Path, ...], fmt: str) -> int:
     help="Published hook repository to pin in .pre-commit-config.yaml and CI (with --rev).",
 )
 @click.option("--rev", metavar="TAG", help="Tag or commit of --hook-repo.")
-def init(directory: Path, hook_repo: str | None, rev: str | None) -> int:
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Split the pull-request plan over N matrix jobs and merge it back (large monorepos).",
+)
+def init(directory: Path, hook_repo: str | None, rev: str | None, shards: int) -> int:
     """Set up a repository: sources/, pre-commit hook, pull-request workflow and a README snippet (offline)."""
     from .scaffold import init_repository
 
-    for line in init_repository(directory, hook_repo=hook_repo, rev=rev):
+    for line in init_repository(directory, hook_repo=hook_repo, rev=rev, shards=shards):
         click.echo(line)
     return 0
 

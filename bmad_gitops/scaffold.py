@@ -50,13 +50,17 @@ def write_definition(project: Project, kind: str, name: str, *, force: bool = Fa
     return Path(project.display(target))
 
 
-def init_repository(directory: Path, *, hook_repo: str | None = None, rev: str | None = None) -> Iterator[str]:
+def init_repository(
+    directory: Path, *, hook_repo: str | None = None, rev: str | None = None, shards: int = 1
+) -> Iterator[str]:
     """Create what is missing and say what was kept; running it twice changes nothing.
 
     By default the files work as written here and now, offline: the pre-commit hook runs the installed
     bmad-gitops (`repo: local`, `language: system`), so it names no repository or tag that may not exist. With
     `hook_repo` and `rev` (a published hook repository and its tag) the hook and CI install from there instead.
     """
+    if not 1 <= shards <= 64:
+        raise ScaffoldError(f"--shards {shards}: give 1 to 64 plan shares")
     if (hook_repo is None) != (rev is None):
         raise ScaffoldError("give the hook repository and its rev together (--hook-repo URL --rev TAG), or neither")
     if hook_repo is not None and rev is not None:
@@ -70,9 +74,69 @@ def init_repository(directory: Path, *, hook_repo: str | None = None, rev: str |
         "sources/.gitkeep": "",
         "schemas/" + SCHEMA_FILE: packaged("schemas", SCHEMA_FILE).read_text(encoding="utf-8"),
         ".pre-commit-config.yaml": precommit,
-        ".github/workflows/bmad-gitops.yml": _template("init/workflow.yml").replace("{install}", install),
+        ".github/workflows/bmad-gitops.yml": _workflow(install, shards),
     }
     return _write_missing(directory.resolve(), files)
+
+
+_SHARD_JOB = """\
+  shard:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        shard: [{matrix}]
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install bmad-gitops
+        run: {install}
+      - name: Plan share ${{{{ matrix.shard }}}} of {shards}
+        shell: bash
+        run: |
+          # Errors and changes are judged by the merge job, over the whole plan; a share only has to be written.
+          bmad-gitops plan --shard "${{{{ matrix.shard }}}}/{shards}" --out "plan-share-${{{{ matrix.shard }}}}.json" > /dev/null || true
+          test -s "plan-share-${{{{ matrix.shard }}}}.json"
+      - uses: actions/upload-artifact@v4
+        with:
+          name: plan-share-${{{{ matrix.shard }}}}
+          path: plan-share-${{{{ matrix.shard }}}}.json
+"""
+_DOWNLOAD_SHARES = """\
+      - name: Download the plan shares
+        uses: actions/download-artifact@v4
+        with:
+          pattern: plan-share-*
+          path: shares
+          merge-multiple: true
+"""
+
+
+def _workflow(install: str, shards: int) -> str:
+    """The pull-request workflow; with shards, N matrix jobs plan a share each and the plan job merges them
+    (the same steps, reading the shares instead of planning)."""
+    text = _template("init/workflow.yml").replace("{install}", install)
+    if shards == 1:
+        return text
+    job = _SHARD_JOB.format(matrix=", ".join(str(k) for k in range(1, shards + 1)), shards=shards, install=install)
+    edits = (
+        (
+            "jobs:\n  plan:\n    runs-on: ubuntu-latest\n",
+            "jobs:\n" + job + "  plan:\n    needs: shard\n    runs-on: ubuntu-latest\n",
+        ),
+        ("      - name: Validate\n", _DOWNLOAD_SHARES + "      - name: Validate\n"),
+        (
+            "bmad-gitops plan --format markdown --detailed-exitcode $PLAN_ARGS",
+            "bmad-gitops plan-merge shares/*.json --format markdown --detailed-exitcode",
+        ),
+        ("bmad-gitops plan --format github $PLAN_ARGS", "bmad-gitops plan-merge shares/*.json --format github"),
+    )
+    for old, new in edits:
+        if text.count(old) != 1:  # the template changed: fail loudly rather than write a half-sharded workflow
+            raise ScaffoldError(f"cannot shard the workflow template: '{old.strip()[:40]}' not found once")
+        text = text.replace(old, new)
+    return text
 
 
 # What a project must never commit: secrets (.env), caches and run records (.bmad-gitops/), and saved plans,

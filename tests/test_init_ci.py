@@ -417,3 +417,16 @@ def test_a_huge_plan_is_cut_to_fit_a_comment(tmp_path: Path) -> None:
     calls = run_comment_script(tmp_path, [], "x" * 100_000)
     body = calls[-1][1]["body"]
     assert len(body) < 65_536 and body.startswith(MARKER) and "job summary" in body
+
+
+def test_sharded_workflow_plans_in_a_matrix_and_merges_the_shares(tmp_path: Path) -> None:
+    init(tmp_path, shards=3)
+    done = check_jsonschema("vendor.github-workflows", tmp_path / WORKFLOW)
+    assert done.returncode == 0, done.stdout + done.stderr
+    workflow = load(tmp_path / WORKFLOW)
+    assert workflow["jobs"]["shard"]["strategy"]["matrix"]["shard"] == [1, 2, 3]
+    (share,) = [s for s in workflow["jobs"]["shard"]["steps"] if s.get("name") == "Plan share ${{ matrix.shard }} of 3"]
+    assert '--shard "${{ matrix.shard }}/3"' in share["run"]
+    plan = workflow["jobs"]["plan"]
+    assert plan["needs"] == "shard"
+    assert "bmad-gitops plan-merge shares/*.json --format markdown" in step(workflow, "Plan")["run"]
