@@ -62,7 +62,12 @@ def parse_document(raw: bytes, display: str) -> Document | list[Diagnostic]:
             "a source definition is a few kB; is this the right file?",
         )
     if b"\0" in raw:
-        return fail("BG006", "file contains NUL bytes: it looks binary", "source definitions are UTF-8 YAML text")
+        at = raw.index(b"\0")
+        line = raw.count(b"\n", 0, at) + 1
+        col = at - (raw.rfind(b"\n", 0, at) + 1) + 1
+        return fail(
+            "BG006", "file contains NUL bytes: it looks binary", "source definitions are UTF-8 YAML text", line, col
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
