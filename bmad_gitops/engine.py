@@ -272,6 +272,7 @@ class Discovery:
     statistics: dict[str, TableStatistics] = field(default_factory=dict)
     samples: dict[str, list[dict[str, object]]] = field(default_factory=dict)  # masked
     objects: tuple[dict[str, object], ...] = ()  # what a bucket holds: key, size, last_modified, streams
+    more_objects: int = 0  # objects past the ones listed
 
 
 def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 0) -> Discovery:
@@ -304,15 +305,21 @@ def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 
             hidden = sensitive_columns(stream, declared.get(stream.name, ()))
             samples[stream.name] = [mask_record(r, hidden) for r in records]
     objects: list[dict[str, object]] = []
+    more = 0
     lister = getattr(known.backend(), "objects", None) if known.family == "s3" else None
     if lister is not None:
         with secrets_hidden(resolved.config):
-            found = lister(connector_config(resolved, ctx.project.root))
+            found = lister(connector_config(resolved, ctx.project.root), None, _LISTED_AT_MOST)
+        more = max(0, len(found) - _OBJECTS_SHOWN)  # the first 1,000 in detail, a count of the rest
         objects = [
             {"key": o.key, "size": o.size, "last_modified": o.last_modified.isoformat(), "streams": list(o.streams)}
-            for o in found
+            for o in found[:_OBJECTS_SHOWN]
         ]
-    return Discovery(name, resolved.connector, known.version(), catalog, stats, samples, tuple(objects))
+    return Discovery(name, resolved.connector, known.version(), catalog, stats, samples, tuple(objects), more)
+
+
+_OBJECTS_SHOWN = 1000
+_LISTED_AT_MOST = 100_000
 
 
 def openapi_endpoints(url: str) -> tuple[str | None, list[OpenApiEndpoint]]:

@@ -16,7 +16,7 @@ from typing import Any
 from .catalog import Catalog
 from .checks.names import source_name
 from .checks.secrets import is_secret_key, spec_secret_names
-from .connectors.registry import find_entry
+from .connectors.registry import ConnectorEntry, find_entry
 from .definitions import Definition
 from .diagnostics import Diagnostic
 from .diff import Desired, Expectation, failed_source, plan_source
@@ -178,7 +178,7 @@ def _plan_one(
             live = discover_source(resolved, project.root, remote_ttl=options.remote_cache_ttl)
         except BmadGitopsError as exc:
             return failed_source(name, desired, Message(level="error", text=f"discovery failed: {exc}", where=where))
-    return plan_source(
+    planned = plan_source(
         name,
         desired,
         state,
@@ -187,6 +187,29 @@ def _plan_one(
         connector_version=version,
         secret_keys=spec_secret_names() | _secret_keys(resolved),
     )
+    findings = _live_findings(project, definition, resolved, known) if live is not None else []
+    return planned.model_copy(update={"messages": (*planned.messages, *findings)}) if findings else planned
+
+
+def _live_findings(
+    project: Project, definition: Definition, resolved: ResolvedSource, known: ConnectorEntry
+) -> list[Message]:
+    """The registry entry's own checks of the live source, each an error at the definition line it is about."""
+    if known.live_checks is None:
+        return []
+    from .discovery import connector_config
+    from .resolve import secrets_hidden
+
+    try:
+        with secrets_hidden(resolved.config):
+            found = known.live_checks(known.backend(), connector_config(resolved, project.root))
+    except BmadGitopsError as exc:
+        return [Message(level="error", text=f"live check failed: {exc}", where=_anchor(definition))]
+    messages = []
+    for where, text in found:
+        line, col = definition.position(where)
+        messages.append(Message(level="error", text=text, where=Location(path=definition.display, line=line, col=col)))
+    return messages
 
 
 def _anchor(definition: Definition) -> Location:

@@ -53,6 +53,9 @@ class ConnectorEntry:
     lineage_scheme: str = "file"
     # Remote sources change without any file in the project changing: plan always asks them.
     remote: bool = False
+    # Checks of a live source the catalog cannot show (an S3 glob that matches no object): (config key path,
+    # message) pairs, run on the backend and the backend's config at plan time.
+    live_checks: Callable[[Backend, Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
     # Why the backend cannot run here yet; None when it can.
     unavailable: str | None = None
     installed_version: Callable[[ConnectorEntry], str | None] = lambda entry: entry.pinned
@@ -78,6 +81,19 @@ def _s3(entry: ConnectorEntry) -> Backend:
 
     backend: Backend = S3Backend(entry.connector, entry.pinned)
     return backend
+
+
+def _s3_empty_globs(backend: Backend, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """A stream whose globs match no object in the bucket: discover would give it nothing to read."""
+    lister = getattr(backend, "objects", None)
+    if lister is None:
+        return []
+    matched = {name for item in lister(config, None, 100_000) for name in item.streams}
+    return [
+        (("config", "streams", index, "globs"), f"the globs of stream '{stream['name']}' match no object in the bucket")
+        for index, stream in enumerate(config.get("streams") or [])
+        if isinstance(stream, Mapping) and stream.get("name") not in matched
+    ]
 
 
 def _pyairbyte_installed(entry: ConnectorEntry) -> str | None:
@@ -143,6 +159,7 @@ _ENTRIES: dict[str, ConnectorEntry] = {
             map_config=s3_config,
             lineage_scheme="s3",
             remote=True,
+            live_checks=_s3_empty_globs,
             installed_version=_pyairbyte_installed,
         ),
         ConnectorEntry(
@@ -192,9 +209,7 @@ def find_entry(connector: str) -> ConnectorEntry | None:
 def entry(connector: str) -> ConnectorEntry:
     found = _ENTRIES.get(connector)
     if found is None:
-        raise ConfigError(
-            f"no backend for connector '{connector}'", f"use one of: {', '.join(sorted(_ENTRIES))}"
-        )
+        raise ConfigError(f"no backend for connector '{connector}'", f"use one of: {', '.join(sorted(_ENTRIES))}")
     return found
 
 

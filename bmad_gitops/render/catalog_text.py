@@ -34,6 +34,8 @@ def render_catalog_text(found: Discovery) -> str:
         for item in found.objects:
             streams = ", ".join(str(s) for s in item["streams"]) or "no stream"  # type: ignore[attr-defined]
             lines.append(f"    {item['key']}  {item['size']} bytes  {item['last_modified']}  -> {streams}")
+    if found.more_objects:
+        lines.append(f"    ... and {found.more_objects} more")
     return "\n".join(lines) + "\n"
 
 
@@ -46,6 +48,7 @@ def render_catalog_json(found: Discovery) -> str:
         "statistics": {name: stats.model_dump(mode="json") for name, stats in sorted(found.statistics.items())},
         "samples": found.samples,
         "objects": list(found.objects),
+        "more_objects": found.more_objects,
     }
     return json.dumps(payload, indent=2, sort_keys=True) + "\n"
 
