@@ -447,16 +447,16 @@ def apply(
         if result.diagnostics:
             click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
         click.echo(render_plan_text(result.plan, color=_color()), nl=False)
-        if auto_approve:
-            return True
-        if not sys.stdin.isatty():
-            raise click.ClickException(
-                "refusing to apply without confirmation: pass --auto-approve or apply a saved plan"
-            )
-        if not click.confirm("Apply these changes?", default=False):
-            click.echo("Apply cancelled.")
-            return False
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    "refusing to apply without confirmation: pass --auto-approve or apply a saved plan"
+                )
+            if not click.confirm("Apply these changes?", default=False):
+                click.echo("Apply cancelled.")
+                return False
         status.resume()
+        status(f"applying {sum(1 for s in result.plan.sources if s.action != 'no-op')} source(s)")
         return True
 
     options = ApplyOptions(
