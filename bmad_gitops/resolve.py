@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .checks.secrets import is_secret_key
+from .checks.secrets import credential_ref_names, is_secret_key
 from .connectors.registry import entry
 from .definitions import Definition
 from .envrefs import ref_names, substitute
@@ -24,11 +24,16 @@ from .errors import BmadGitopsError, EnvError
 class Secret:
     """A secret value that refuses to be shown."""
 
-    __slots__ = ("_value", "name")
+    __slots__ = ("_parts", "_value", "name", "template")
 
-    def __init__(self, value: str, name: str) -> None:
+    def __init__(self, value: str, name: str, *, template: str | None = None, parts: tuple[str, ...] = ()) -> None:
         self._value = value
         self.name = name
+        self.template = template  # a value with a secret inside it (`https://u:${PW}@host`) shows as written
+        self._parts = parts  # the secret pieces of such a value, hidden wherever they appear on their own
+
+    def pieces(self) -> tuple[str, ...]:
+        return (self._value, *self._parts)
 
     def reveal(self) -> str:
         return self._value
@@ -128,6 +133,11 @@ def _fill(value: Any, env: Mapping[str, str], secrets: set[str], *, secret: bool
         if secret:
             secrets.update(names)
             return Secret(filled, ",".join(names))
+        embedded = credential_ref_names(value)
+        if embedded:
+            secrets.update(embedded)
+            parts = tuple(env[name] for name in sorted(embedded) if env.get(name))
+            return Secret(filled, ",".join(sorted(embedded)), template=value, parts=parts)
         return filled
     return value
 
@@ -135,6 +145,8 @@ def _fill(value: Any, env: Mapping[str, str], secrets: set[str], *, secret: bool
 def _public(value: Any) -> Any:
     """A config safe to store and show: secrets as `${NAME}`, references kept as written."""
     if isinstance(value, Secret):
+        if value.template is not None:
+            return value.template
         return "${" + value.name + "}" if value.name else "(sensitive)"
     if isinstance(value, dict):
         return {k: _public(v) for k, v in value.items()}
@@ -145,7 +157,7 @@ def _public(value: Any) -> Any:
 
 def _secret_values(value: Any) -> Iterator[str]:
     if isinstance(value, Secret):
-        yield value.reveal()
+        yield from value.pieces()
     elif isinstance(value, dict):
         for item in value.values():
             yield from _secret_values(item)

@@ -126,3 +126,13 @@ def embedded_credential(value: str) -> str | None:
 
 def _is_reference(text: str) -> bool:
     return text.startswith("${") and text.endswith("}") and is_pure_ref(text)
+
+
+def credential_ref_names(template: str) -> set[str]:
+    """Names of the `${VAR}`s that stand in a credential's place inside a value (a URL's password, a
+    `password=` pair): their values are secrets even though the field's name is not."""
+    names: set[str] = set()
+    for found in (_URL_USERINFO.search(template), *_PAIR.finditer(template)):
+        if found is not None and _is_reference(found.group("secret")):
+            names.add(found.group("secret")[2:-1])
+    return names

@@ -176,3 +176,39 @@ def test_a_sources_path_that_cannot_be_walked_is_an_error(project: Project, caps
     (project.root / "defs").write_text("not a folder\n", encoding="utf-8")
     code, out, _ = project.run(capsys, "validate")
     assert code == 1 and "error[BG011]: folder cannot be read" in out
+
+
+def test_a_password_inside_a_connection_string_is_hidden_from_every_backend_error(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from bmad_gitops.connectors.registry import entry, registered
+    from bmad_gitops.errors import ConnectorError
+
+    from .conftest import FakeBackend
+
+    canary = "canary-In9-jdbc"
+
+    def quoting(self: FakeBackend, config: dict[str, str]) -> None:
+        raise ConnectorError(
+            f"cannot connect with {config['jdbc_url_params']}", f"is {config['jdbc_url_params']} right?"
+        )
+
+    monkeypatch.setattr(FakeBackend, "discover", quoting)
+    monkeypatch.setenv("DB_PW", canary)
+    monkeypatch.setenv("PG_PASSWORD", "also-secret")
+    path = project.root / "sources" / "shop.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "type: database\nconnector: source-postgres\nconfig:\n  host: 127.0.0.1\n  port: 5432\n  database: shop\n"
+        '  username: app\n  password: "${PG_PASSWORD}"\n  jdbc_url_params: "ssl=true&password=${DB_PW}"\n',
+        encoding="utf-8",
+    )
+    fake = dataclasses.replace(entry("source-postgres"), make_backend=lambda e: FakeBackend())
+    with registered(fake):
+        code, out, err = project.run(capsys, "plan", "--format", "json", "--out", "plan.json")
+    assert code == 1 and "cannot connect with (sensitive)" in out, out + err
+    assert canary not in out + err
+    assert canary not in (project.root / "plan.json").read_text()
+    assert "DB_PW" in (project.root / "plan.json").read_text() or "(sensitive)" in out
