@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 DIAGNOSTIC_FORMATS = ("github", "json", "text")
 PLAN_FORMATS = ("text", "json", "markdown", "github")
 CATALOG_FORMATS = ("json", "text")
+APPLY_FORMATS = ("text", "json")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -421,6 +422,14 @@ def plan_merge(plan_files: tuple[Path, ...], fmt: str, out: Path | None, detaile
 @click.option(
     "--parallelism", type=click.IntRange(1, 64), default=4, show_default=True, help="Sources extracted at once."
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(APPLY_FORMATS),
+    default="text",
+    show_default=True,
+    help="How to print the apply report: text for people, json for tools.",
+)
 def apply(
     plan_file: Path | None,
     auto_approve: bool,
@@ -428,13 +437,14 @@ def apply(
     show_sample: bool,
     update_stories: bool,
     parallelism: int,
+    fmt: str,
 ) -> int:
     """Apply PLAN_FILE exactly, or plan first and ask; run test extractions and record the applied state."""
     _require_live()
     from . import engine
     from .applier import ApplyOptions, SourceResult
     from .planner import PlanResult
-    from .render.apply_text import render_apply_text
+    from .render.views import apply_renderers
     from .render.diagnostics import render_text
     from .render.plan_text import render_plan_text
 
@@ -446,7 +456,8 @@ def apply(
         status.pause()  # the plan and the question need the terminal to themselves
         if result.diagnostics:
             click.echo(render_text(result.diagnostics, len({d.path for d in result.diagnostics})), err=True, nl=False)
-        click.echo(render_plan_text(result.plan, color=_color()), nl=False)
+        # With --format json, stdout carries the report alone: the plan goes to stderr.
+        click.echo(render_plan_text(result.plan, color=_color()), nl=False, err=fmt == "json")
         if not auto_approve:
             if not sys.stdin.isatty():
                 raise click.ClickException(
@@ -492,7 +503,8 @@ def apply(
             click.echo(render_plan_text(run.plan.plan, color=_color()), nl=False)
             return 1 if run.plan.diagnostics or run.plan.plan.summary().errors else 0
         return 1
-    click.echo(render_apply_text(run.report, show_samples=show_sample, root=ctx.project.root), nl=False)
+    view = apply_renderers()[fmt]
+    click.echo(view(run.report, show_samples=show_sample, root=ctx.project.root), nl=False)
     return 1 if any(r.outcome == "failed" for r in run.report.results) else 0
 
 

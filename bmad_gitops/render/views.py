@@ -5,9 +5,13 @@ A new format is one row here and one module beside this one.
 
 from __future__ import annotations
 
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from ..model import Plan
+
+if TYPE_CHECKING:
+    from ..applier import ApplyReport
 from .plan_github import render_plan_github
 from .plan_json import render_plan_json
 from .plan_markdown import render_plan_markdown
@@ -24,3 +28,15 @@ PLAN_RENDERERS: dict[str, PlanView] = {
     "markdown": render_plan_markdown,
     "github": render_plan_github,
 }
+
+
+class ApplyView(Protocol):
+    def __call__(self, report: ApplyReport, *, show_samples: bool = False, root: Path | None = None) -> str: ...
+
+
+def apply_renderers() -> dict[str, ApplyView]:
+    """The apply report's views (imported on use: they load the applier)."""
+    from .apply_json import render_apply_json
+    from .apply_text import render_apply_text
+
+    return {"text": render_apply_text, "json": render_apply_json}

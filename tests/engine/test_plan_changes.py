@@ -238,14 +238,28 @@ def test_every_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_format_choices_match_the_renderer_tables() -> None:
-    from bmad_gitops.cli import CATALOG_FORMATS, DIAGNOSTIC_FORMATS, PLAN_FORMATS
+    from bmad_gitops.cli import APPLY_FORMATS, CATALOG_FORMATS, DIAGNOSTIC_FORMATS, PLAN_FORMATS
     from bmad_gitops.render.catalog_text import CATALOG_RENDERERS
     from bmad_gitops.render.diagnostics import RENDERERS
-    from bmad_gitops.render.views import PLAN_RENDERERS
+    from bmad_gitops.render.views import PLAN_RENDERERS, apply_renderers
 
     assert sorted(PLAN_FORMATS) == sorted(PLAN_RENDERERS)
     assert sorted(DIAGNOSTIC_FORMATS) == sorted(RENDERERS)
     assert sorted(CATALOG_FORMATS) == sorted(CATALOG_RENDERERS)
+    assert sorted(APPLY_FORMATS) == sorted(apply_renderers())
+
+
+def test_apply_report_as_json(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    code, out, _ = project.run(capsys, "apply", "--auto-approve", "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    (result,) = report["results"]
+    assert (result["name"], result["outcome"], report["failed"]) == ("shop", "applied", 0)
+    assert result["profiles"][0]["records"] == 1 and "samples" not in result
 
 
 def test_apply_reports_extraction_time_and_speed_per_stream(
