@@ -444,9 +444,9 @@ def apply(
     from . import engine
     from .applier import ApplyOptions, SourceResult
     from .planner import PlanResult
-    from .render.views import apply_renderers
     from .render.diagnostics import render_text
     from .render.plan_text import render_plan_text
+    from .render.views import apply_renderers
 
     ctx = _context()
 
@@ -481,7 +481,7 @@ def apply(
         if _color():
             status(f"applied {len(done)} source(s); last: {result.name} ({result.outcome})")
         else:
-            click.echo(f"progress: {result.name} {result.outcome}")
+            click.echo(f"progress: {result.name} {result.outcome}", err=fmt == "json")
 
     status.resume()
     try:
