@@ -567,6 +567,16 @@ def _progress(verb: str) -> Iterator[_Status]:
         status.pause()
 
 
+def _register_front_ends() -> None:
+    """Command groups that live with their feature (cheap to import: click only; the rest loads on use)."""
+    from .deploy.commands import deploy
+
+    cli.add_command(deploy)
+
+
+_register_front_ends()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .errors import BmadGitopsError, ProjectError, UsageError
 
