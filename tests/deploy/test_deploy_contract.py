@@ -281,3 +281,17 @@ def test_a_missing_secret_variable_is_an_error_for_that_source_only(
     assert code == 1
     assert "! orders_db" in out and "environment variable PG_PASSWORD is not set" in out
     assert "+ customers (source, file)" in out
+
+
+def test_a_definition_schedule_becomes_the_connection_cron(
+    deploy_project: Path, airbyte: AirbyteContractServer, run_cli: RunCli
+) -> None:
+    path = deploy_project / "sources" / "customers.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + 'schedule: "0 0 6 * * ?"\n', encoding="utf-8")
+    assert run_cli("validate")[0] == 0
+    code, out, err = run_cli("deploy", "apply", "--auto-approve")
+    assert code == 0, out + err
+    connection = next(c for c in airbyte.connections.values() if c["name"] == "bmad-gitops:customers")
+    assert connection["schedule"]["scheduleType"] == "cron"
+    assert connection["schedule"]["cronExpression"] == "0 0 6 * * ?"
+    assert not airbyte.refused
