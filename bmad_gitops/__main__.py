@@ -2,4 +2,5 @@
 
 from .cli import run
 
-run()
+if __name__ == "__main__":  # the service's spawned workers import this module: they must not run the CLI
+    run()

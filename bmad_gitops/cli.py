@@ -570,8 +570,10 @@ def _progress(verb: str) -> Iterator[_Status]:
 def _register_front_ends() -> None:
     """Command groups that live with their feature (cheap to import: click only; the rest loads on use)."""
     from .deploy.commands import deploy
+    from .service.commands import features, keys, serve
 
-    cli.add_command(deploy)
+    for command in (deploy, serve, keys, features):
+        cli.add_command(command)
 
 
 _register_front_ends()

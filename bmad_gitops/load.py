@@ -162,7 +162,11 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
 
 
 # Plain scalars that YAML 1.1 (PyYAML, so this tool) and YAML 1.2 (editors, check-jsonschema) read differently.
-_MAYBE_DIFFERENT = re.compile(r"(?i)\b(yes|no|on|off)\b|\b0[0-7_]+\b|\d:[0-5]?\d|\b0b[01]|\d_\d")
+# Only where a plain scalar starts (after `key: `, `- `, `[` or `,`, or as a key): prose in descriptions that
+# says "on" or "no" must not send every file through the walk below.
+_MAYBE_DIFFERENT = re.compile(
+    r"(?im)(?:^|[:\[,-])[ \t]*(?:(?:yes|no|on|off)[ \t]*(?:$|[,\]#:])|[-+]?(?:0[0-7_]+|\d[\d_]*:[0-5]?\d|0b[01]|\d+_\d))"
+)
 _YAML11_BOOL = frozenset({"yes", "no", "on", "off"})
 _YAML11_ONLY_NUMBER = re.compile(r"[-+]?(0[0-7_]+|0b[01_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9.]*_[0-9_.]*)\Z")
 

@@ -111,6 +111,40 @@ bmad-gitops plan --detailed-exitcode
 step "The same plan as a pull-request comment (Markdown)"
 bmad-gitops plan --format markdown > plan.md; head -12 plan.md
 
+step "The HTTP service for BMad agents: a key, a few calls, and stop"
+call() {  # call PATH [JSON]: one request with the demo key, the answer's first 600 characters
+  python3 - "$@" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+url = f"http://127.0.0.1:{os.environ['SERVE_PORT']}{sys.argv[1]}"
+body = sys.argv[2].encode() if len(sys.argv) > 2 else None
+headers = {"Content-Type": "application/json"} if body else {}
+if os.environ.get("KEY"):
+    headers["X-API-Key"] = os.environ["KEY"]
+try:
+    with urllib.request.urlopen(urllib.request.Request(url, body, headers), timeout=120) as answer:
+        print(f"HTTP {answer.status}: {answer.read().decode()[:600]}")
+except urllib.error.HTTPError as refused:
+    print(f"HTTP {refused.code}: {refused.read().decode()[:300]}")
+PY
+}
+bmad-gitops features enable pyairbyte_integration >/dev/null
+export KEY SERVE_PORT
+KEY=$(bmad-gitops keys create --name demo --scopes data_read 2>/dev/null)
+SERVE_PORT=$(free_port)
+bmad-gitops serve --port "$SERVE_PORT" >/dev/null 2>&1 & SERVE_PID=$!; PIDS+=("$SERVE_PID")
+python3 -c 'import os, socket, time
+for _ in range(150):
+    try:
+        socket.create_connection(("127.0.0.1", int(os.environ["SERVE_PORT"])), 1).close(); break
+    except OSError:
+        time.sleep(0.2)'
+echo "GET /api/v1/data-sources/config"; call /api/v1/data-sources/config
+echo "POST /api/v1/data-sources/read (customers, 3 rows, sensitive columns masked)"
+call /api/v1/data-sources/read '{"source": "customers", "stream_name": "customers", "limit": 3}'
+echo "the same without a key"; KEY= call /api/v1/data-sources/config
+kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null
+bmad-gitops keys revoke demo 2>/dev/null
+
 step "Lineage docs written by apply (docs/lineage/, Mermaid included), and the story block it maintains"
 sed -n '1,30p' docs/lineage/customers.md
 echo "..."

@@ -7,6 +7,8 @@ rule for turning a sheet title into a stream name; the connectors import it from
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import zipfile
 from pathlib import Path
@@ -28,7 +30,25 @@ def sheet_stream_name(sheet: str) -> str:
 
 
 def workbook_sheet_titles(path: Path) -> list[str] | None:
-    """Sheet titles in workbook order, or None when `path` cannot be read as an .xlsx (the connector says why)."""
+    """Sheet titles in workbook order, or None when `path` cannot be read as an .xlsx (the connector says why).
+
+    Many definitions share a workbook: it is read once per (path, size, mtime).
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    titles = _titles(str(path), info.st_size, info.st_mtime_ns)
+    return list(titles) if titles is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _titles(path: str, size: int, mtime_ns: int) -> tuple[str, ...] | None:
+    found = _read_titles(Path(path))
+    return tuple(found) if found is not None else None
+
+
+def _read_titles(path: Path) -> list[str] | None:
     try:
         with zipfile.ZipFile(path) as book:
             info = book.getinfo("xl/workbook.xml")

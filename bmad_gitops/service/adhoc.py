@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from ..checks.secrets import is_secret_key
@@ -76,6 +75,29 @@ def _lift(value: Any, env: dict[str, str], *, secret: bool, key: str = "") -> An
     return value
 
 
+def refuse_private_paths(project: Project, data: Mapping[str, Any]) -> None:
+    """Files a service caller may name live under data/: validate alone would allow `.env`, the keys file or
+    anything else in the project. A `file` source read ad hoc must be local (no server-side fetches of URLs)."""
+    from ..atomic import inside
+    from ..connectors.registry import entry
+    from ..localpaths import local_file_path
+
+    known = entry(str(data["connector"]))
+    config = data.get("config") or {}
+    mapped = known.map_config(config) if isinstance(config, Mapping) else {}
+    if known.family == "file":
+        provider = config.get("provider") if isinstance(config, Mapping) else None
+        storage = provider.get("storage", "local") if isinstance(provider, Mapping) else "local"
+        if not isinstance(storage, str) or storage.lower() != "local":
+            raise ConfigError("ad-hoc file sources read local files only", "put the file under data/ (or upload it) and use storage: local")
+    data_dir = project.root / "data"
+    for raw in known.local_paths(mapped):
+        target = local_file_path(raw, project.root)
+        hidden = target is not None and any(part.startswith(".") for part in target.relative_to(project.root).parts)
+        if target is None or hidden or not inside(target, data_dir):
+            raise ConfigError(f"'{raw[:120]}' is not a file under data/", "the service reads files under the project's data/ folder only")
+
+
 def check_definition(project: Project, data: Mapping[str, Any], display: str, name: str = "adhoc") -> list[Diagnostic]:
     """Every per-file check validate runs, on a definition held in memory (as if it were sources/NAME.yaml)."""
     from ..writer import render_yaml
@@ -103,6 +125,7 @@ def resolve_adhoc(project: Project, connector_type: str, config: Mapping[str, An
     from ..writer import render_yaml
 
     data, env = adhoc_definition(connector_type, config)
+    refuse_private_paths(project, data)
     text = render_yaml(data)
     errors = [d for d in check_text(project, text, "request", "adhoc") if d.severity == "error"]
     if errors:
@@ -114,3 +137,15 @@ def resolve_adhoc(project: Project, connector_type: str, config: Mapping[str, An
     return resolve(definition, env)
 
 
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": diagnostic.code,
+        "path": diagnostic.path,
+        "line": diagnostic.line,
+        "column": diagnostic.col,
+        "message": diagnostic.message,
+        "hint": diagnostic.hint,
+        "severity": diagnostic.severity,
+    }

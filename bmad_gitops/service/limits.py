@@ -47,10 +47,9 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    def __init__(self, app: Any, limit_for: Callable[[str], int], on_refused: Callable[[Scope, int], None]) -> None:
+    def __init__(self, app: Any, limit_for: Callable[[str], int]) -> None:
         self.app = app
         self.limit_for = limit_for
-        self.on_refused = on_refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,33 +58,38 @@ class BodyLimitMiddleware:
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(scope, send, limit)
+            await self._refuse(send, limit)
             return
         seen = 0
-        started = False
+        exceeded = refused = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message: Message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded(message: Message) -> None:
+            # The body parser turns our exception into its own 400; once the cap is hit, the answer is 413.
+            nonlocal refused
+            if not exceeded:
+                await send(message)
+            elif not refused:
+                refused = True
+                await self._refuse(send, limit)
 
         try:
-            await self.app(scope, counted, tracked)
+            await self.app(scope, counted, guarded)
         except BodyTooLarge:
-            if not started:
-                await self._refuse(scope, send, limit)
+            if not refused:
+                refused = True
+                await self._refuse(send, limit)
 
-    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
-        self.on_refused(scope, limit)
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
             {"error": "request body too large", "hint": f"send at most {limit} bytes", "limit": limit}
         ).encode()

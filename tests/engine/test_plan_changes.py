@@ -231,10 +231,16 @@ def test_every_option_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
     from bmad_gitops.cli import cli
 
-    for name, command in cli.commands.items():
-        for param in command.params:
-            if isinstance(param, click.Option) and param.name not in ("help", "version"):
-                assert param.help, f"{name} {param.opts} has no help"
+    def walk(prefix: str, group: click.Group) -> None:
+        for name, command in group.commands.items():
+            assert command.help or command.short_help, f"{prefix}{name} has no help"
+            for param in command.params:
+                if isinstance(param, click.Option) and param.name not in ("help", "version"):
+                    assert param.help, f"{prefix}{name} {param.opts} has no help"
+            if isinstance(command, click.Group):
+                walk(f"{prefix}{name} ", command)
+
+    walk("", cli)
 
 
 def test_format_choices_match_the_renderer_tables() -> None:

@@ -1,0 +1,450 @@
+"""The FastAPI app over the engine: routes turn requests into engine or worker calls and values into JSON.
+
+Cross-cutting rules live in middleware and one dependency: every /api request gets exactly one audit line
+(outermost middleware, whatever the outcome), bodies are capped as they stream in, and `caller(scope)`
+authenticates, checks the scope and the key's rate before any work starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..engine import open_project
+from ..project import Project
+from . import features, jobs
+from .audit import AuditLog
+from .auth import Caller, KeyStore
+from .errors_http import ApiError, from_exception, from_job_error
+from .limits import BodyLimitMiddleware, RateLimiter
+from .settings import ServiceSettings
+from .workers import WorkerSlots
+
+API = "/api/v1/data-sources"
+_UPLOAD_OVERHEAD = 64 * 1024  # multipart boundaries and part headers around the file itself
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceRequest(Strict):
+    source: str | None = Field(default=None, description="A saved source's name; or give connector_type and config")
+    connector_type: str | None = Field(default=None, description="file, postgres, mysql, s3, api (or a connector name)")
+    config: dict[str, Any] | None = Field(default=None, description="An ad-hoc config in the definition's `config` shape")
+
+
+class ReadRequest(SourceRequest):
+    stream_name: str = Field(min_length=1, max_length=256)
+    limit: int | None = Field(default=None, ge=1, description="Records to return (default 100, capped by the server)")
+    unmasked: bool = Field(default=False, description="Sensitive columns in clear; needs admin or data_read_unmasked")
+
+
+class DatabaseRequest(Strict):
+    database_type: Literal["postgres", "mysql"]
+    connection: dict[str, Any] = Field(description="host, port, database, username, password, ... (used once, never stored)")
+
+
+class SaveRequest(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    configuration: dict[str, Any] = Field(description="The definition: type, connector, config, streams, ...")
+
+
+class Service:
+    """What the routes share: the project, settings, keys, audit log, rate limiter and worker slots."""
+
+    def __init__(self, project: Project, settings: ServiceSettings) -> None:
+        self.project = project
+        self.settings = settings
+        self.keys = KeyStore(settings.keys_path(project.root))
+        self.audit = AuditLog(settings.audit_path(project.root), settings.audit_max_bytes, settings.audit_backups)
+        self.limiter = RateLimiter(settings.requests_per_minute)
+        self.workers = WorkerSlots(settings.workers, settings.timeout_s)
+
+    @property
+    def root(self) -> str:
+        return str(self.project.root)
+
+    def require_feature(self) -> None:
+        if not features.enabled(self.project.root, "pyairbyte_integration"):
+            raise ApiError(
+                503,
+                features.DISABLED_MESSAGE,
+                f"enable it with `{features.ENABLE_COMMAND}`",
+                extra={"feature": "pyairbyte_integration", "enable": features.ENABLE_COMMAND},
+            )
+
+    async def in_worker(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            answer = await self.workers.run(jobs.guarded, fn, *args)
+        except Exception as exc:  # timeout, crash, busy: this request fails, the server stays
+            raise from_exception(exc) from None
+        return _unwrap(answer)
+
+    async def in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return _unwrap(await run_in_threadpool(jobs.guarded, fn, *args))
+
+    def inline(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """For cache lookups (a few ms, no connector): on the event loop, because a hop to the thread pool
+        costs more than the work once 50 requests compete for the GIL."""
+        return _unwrap(jobs.guarded(fn, *args))
+
+
+def _unwrap(answer: dict[str, Any]) -> Any:
+    if "error" in answer:
+        raise from_job_error(answer["error"])
+    return answer["result"]
+
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _presented(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+def _note(request: Request, **values: Any) -> None:
+    """What the audit line should say about this request (source, stream, rows), set as the work goes."""
+    noted = getattr(request.state, "audit", None) or {}
+    noted.update(values)
+    request.state.audit = noted
+
+
+def caller(scope: str) -> Callable[..., Awaitable[Caller]]:
+    async def dependency(
+        request: Request,
+        _key: Annotated[str | None, Depends(_api_key)],  # declared so OpenAPI shows both ways to send a key
+        _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        service: Service = request.app.state.service
+        presented = _presented(request)
+        if presented is None:
+            raise ApiError(401, "missing API key", "send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`")
+        found = service.keys.authenticate(presented)  # a few hashes and a stat: no thread needed
+        if found is None:
+            raise ApiError(401, "unknown, revoked or expired API key", "create one with `bmad-gitops keys create`")
+        _note(request, key=found.name)
+        if not found.allows(scope):
+            raise ApiError(403, f"key '{found.name}' lacks the {scope} scope", f"use a key with {scope} or admin")
+        wait = service.limiter.retry_after(found.name)
+        if wait is not None:
+            raise ApiError(429, "rate limit reached", f"retry in {wait} s", headers={"Retry-After": str(wait)})
+        return found
+
+    return dependency
+
+
+Reader = Annotated[Caller, Depends(caller("data_read"))]
+Writer = Annotated[Caller, Depends(caller("data_write"))]
+
+
+class AuditMiddleware:
+    """One audit line per /api request, written after the response starts, with the final status."""
+
+    def __init__(self, app: Any, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        written = False
+
+        def write(status: int) -> None:
+            nonlocal written
+            written = True
+            noted = (scope.get("state") or {}).get("audit") or {}
+            client = scope.get("client")
+            outcome = "ok" if status < 400 else "refused" if status in (401, 403, 413, 415, 429, 503) else "error"
+            self.service.audit.record(
+                key=noted.get("key"),
+                client=client[0] if client else None,
+                endpoint=f"{scope['method']} {scope['path']}",
+                outcome=outcome,
+                status=status,
+                source=noted.get("source"),
+                stream=noted.get("stream"),
+                rows=noted.get("rows"),
+            )
+
+        async def tracked(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and not written:
+                write(int(message["status"]))  # before the client can see the answer, so the line is never late
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        finally:
+            if not written:  # the app failed before answering
+                write(500)
+
+
+def create_app(root: Path, settings: ServiceSettings) -> FastAPI:
+    project = open_project(root)
+    service = Service(project, settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            service.workers.shutdown()
+
+    app = FastAPI(
+        title="bmad-gitops service",
+        version=__version__,
+        description="Data sources as code, over HTTP: discover, sample, upload and save definitions.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+
+    def body_limit(path: str) -> int:
+        return settings.max_upload_bytes + _UPLOAD_OVERHEAD if path == f"{API}/upload" else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_headers=["X-API-Key", "Authorization", "Content-Type"])
+    app.add_middleware(AuditMiddleware, service=service)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only where and what, never the input: a request body may hold a password.
+        problems = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "hint": "see `problems`", "problems": problems}, status_code=422)
+
+    _routes(app, service)
+    _docs(app)
+    return app
+
+
+def _routes(app: FastAPI, service: Service) -> None:
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    listed: dict[str, Any] = {}
+
+    @app.get(f"{API}/connectors", tags=["sources"])
+    async def list_connectors(request: Request, who: Reader) -> dict[str, Any]:
+        # Installed versions come from package metadata (about 4 ms a call); they change only when a connector
+        # is installed, so a 10 s old answer is fresh enough and keeps this endpoint off the CPU.
+        import time
+
+        from ..engine import connectors
+
+        if not listed or time.monotonic() - listed["at"] > 10:
+            listed["body"] = {
+                "connectors": [
+                    {"name": c.connector, "family": c.family, "pinned": c.pinned, "installed": c.installed, "unavailable": c.unavailable}
+                    for c in connectors()
+                ]
+            }
+            listed["at"] = time.monotonic()
+        return dict(listed["body"])
+
+    @app.post(f"{API}/discover", tags=["sources"])
+    async def discover(body: SourceRequest, request: Request, who: Reader) -> dict[str, Any]:
+        _note(request, source=_label(body))
+        service.require_feature()
+        payload = _request_payload(body)
+        found = service.inline(jobs.discover_request, service.root, service.settings.env, payload, True)
+        cached = found is not None
+        if found is None:
+            found = await service.in_worker(jobs.discover_request, service.root, service.settings.env, payload, False)
+        return {**found, "cached": cached}
+
+    @app.post(f"{API}/read", tags=["sources"])
+    async def read_records(body: ReadRequest, request: Request, who: Reader) -> dict[str, Any]:
+        _note(request, source=_label(body), stream=body.stream_name)
+        service.require_feature()
+        limit = body.limit or service.settings.read_limit_default
+        if limit > service.settings.read_limit_max:
+            raise ApiError(422, f"limit {limit} is above the server's maximum", f"ask for at most {service.settings.read_limit_max}")
+        if body.unmasked and not who.allows("data_read_unmasked"):
+            raise ApiError(403, f"key '{who.name}' may not read unmasked records", "use a key with admin or data_read_unmasked")
+        payload = _request_payload(body)
+        args = (service.root, service.settings.env, payload, body.stream_name, limit)
+        got = service.inline(jobs.read_request, *args, True)
+        if got is None:
+            got = await service.in_worker(jobs.read_request, *args, False)
+        from ..extraction import mask_record
+
+        hidden = frozenset() if body.unmasked else frozenset(got["sensitive"])
+        records = [mask_record(r, hidden) for r in got["records"]]
+        _note(request, rows=len(records))
+        return {"source": body.source, "stream": body.stream_name, "records": records, "masked": sorted(hidden), "cached": got["cached"]}
+
+    @app.post(f"{API}/upload", tags=["sources"])
+    async def upload(request: Request, who: Writer, file: Annotated[UploadFile, File()], name: Annotated[str | None, Form()] = None,
+        suggest: Annotated[bool, Form(description="Discover the file and suggest a definition (starts a connector)")] = True,
+    ) -> dict[str, Any]:
+        from .uploads import store_upload
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while chunk := await file.read(1024 * 1024):
+                yield chunk
+
+        settings = service.settings
+        try:
+            stored = await store_upload(
+                service.project.root, name or file.filename, chunks(),
+                max_bytes=settings.max_upload_bytes, max_unzipped=settings.max_unzipped_bytes, max_ratio=settings.max_zip_ratio,
+            )
+        except Exception as exc:
+            raise from_exception(exc) from None
+        _note(request, source=stored.relative)
+        answer: dict[str, Any] = {"path": stored.relative, "format": stored.format, "size": stored.size, "suggested_definition": None}
+        if not suggest:
+            pass
+        elif stored.format == "parquet":
+            answer["note"] = "source-file definitions cannot read Parquet yet; the file is stored"
+        elif not features.enabled(service.project.root, "pyairbyte_integration"):
+            answer["note"] = f"{features.DISABLED_MESSAGE}: no suggested definition (`{features.ENABLE_COMMAND}`)"
+        else:
+            answer["suggested_definition"] = await service.in_worker(
+                jobs.suggest_request, service.root, stored.relative, stored.format, stored.dataset
+            )
+        return answer
+
+    @app.post(f"{API}/database", tags=["sources"])
+    async def database(body: DatabaseRequest, request: Request, who: Writer) -> dict[str, Any]:
+        _note(request, source=f"adhoc:{body.database_type}")
+        service.require_feature()
+        result = await service.in_worker(jobs.database_request, service.root, body.database_type, body.connection)
+        _note(request, rows=len(result["tables"]))
+        return dict(result)
+
+    @app.get(f"{API}/config", tags=["configs"])
+    async def list_saved(request: Request, who: Reader) -> dict[str, Any]:
+        # A stat per file, parsing only files that changed: cheaper than a hop to the thread pool.
+        from .configs import list_configs
+
+        return {"sources": _call(list_configs, service.project)}
+
+    @app.get(f"{API}/config/{{name}}", tags=["configs"])
+    def get_saved(name: str, request: Request, who: Reader) -> dict[str, Any]:
+        from .configs import read_config
+
+        _note(request, source=name)
+        return dict(_call(read_config, service.project, name))
+
+    @app.post(f"{API}/config", tags=["configs"])
+    def save_saved(body: SaveRequest, request: Request, who: Writer) -> JSONResponse:
+        from .configs import save_config
+
+        _note(request, source=body.name)
+        saved = _call(save_config, service.project, body.name, body.configuration, git_branch=service.settings.git_branch)
+        return JSONResponse(saved.__dict__, status_code=201 if saved.created else 200)
+
+    @app.delete(f"{API}/config/{{name}}", tags=["configs"])
+    def delete_saved(name: str, request: Request, who: Writer) -> dict[str, Any]:
+        from .configs import delete_config
+
+        _note(request, source=name)
+        return dict(_call(delete_config, service.project, name, git_branch=service.settings.git_branch).__dict__)
+
+    @app.get(f"{API}/plan", tags=["plan"])
+    async def get_plan(request: Request, who: Reader, refresh: bool = True) -> dict[str, Any]:
+        if not refresh:
+            return dict(await service.in_thread(jobs.plan_request, service.root, service.settings.env, False))
+        service.require_feature()
+        return dict(await service.in_worker(jobs.plan_request, service.root, service.settings.env, True))
+
+    @app.get(f"{API}/lineage/{{name}}", tags=["plan"])
+    def get_lineage(name: str, request: Request, who: Reader) -> dict[str, Any]:
+        from .configs import definition_path
+
+        _note(request, source=name)
+        _call(definition_path, service.project, name)  # refuses names that are not source names
+        doc = service.project.lineage_dir / f"{name}.md"
+        if not doc.is_file():
+            raise ApiError(404, f"no lineage doc for '{name}'", "run `bmad-gitops apply` (or `bmad-gitops lineage`) first")
+        return {"source": name, "path": service.project.display(doc), "markdown": doc.read_text(encoding="utf-8")}
+
+
+def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        raise from_exception(exc) from None
+
+
+def _label(body: SourceRequest) -> str:
+    return body.source or f"adhoc:{body.connector_type}"
+
+
+def _request_payload(body: SourceRequest) -> dict[str, Any]:
+    if body.source:
+        if body.config is not None or body.connector_type is not None:
+            raise ApiError(422, "give either `source` or `connector_type` and `config`", "not both")
+        return {"source": body.source}
+    if not body.connector_type or body.config is None:
+        raise ApiError(422, "give `source`, or `connector_type` and `config`", 'e.g. {"source": "customers"}')
+    return {"connector_type": body.connector_type, "config": body.config}
+
+
+def _docs(app: FastAPI) -> None:
+    """/docs without a CDN: swagger-ui from the `swagger-ui-bundle` package when installed, else a plain page of
+    the operations drawn from the OpenAPI document (also offline)."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-not-found]
+    except ImportError:
+        swagger_ui_path = None
+    if swagger_ui_path is not None:
+        from fastapi.openapi.docs import get_swagger_ui_html
+        from fastapi.staticfiles import StaticFiles
+
+        app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+        @app.get("/docs", include_in_schema=False)
+        def swagger() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url="/openapi.json",
+                title=app.title,
+                swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                swagger_css_url="/docs-assets/swagger-ui.css",
+                swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            )
+
+        return
+
+    @app.get("/docs", include_in_schema=False)
+    def plain_docs() -> HTMLResponse:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(method.upper())}</td><td><code>{html.escape(path)}</code></td><td>{html.escape(op.get('summary', ''))}</td></tr>"
+            for path, item in sorted(app.openapi()["paths"].items())
+            for method, op in item.items()
+        )
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(app.title)}</title></head><body>"
+            f"<h1>{html.escape(app.title)} {html.escape(app.version)}</h1><p>The full document: <a href='/openapi.json'>/openapi.json</a>."
+            f"</p><table border='1' cellpadding='4'><tr><th>method</th><th>path</th><th>summary</th></tr>{rows}</table></body></html>"
+        )
+        return HTMLResponse(page)

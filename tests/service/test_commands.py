@@ -1,0 +1,66 @@
+"""The click commands the CLI registers: keys create/list/revoke/rotate and serve, started for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from bmad_gitops.service.commands import keys
+
+from .conftest import free_port, make_project
+
+
+def test_keys_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p")
+    monkeypatch.chdir(root)
+    runner = CliRunner()
+    created = runner.invoke(keys, ["create", "--name", "agent", "--scopes", "data_read,data_write", "--expires-in", "30"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[0]
+    assert key.startswith("bgk_")
+    stored = (root / ".bmad-gitops" / "service" / "keys.json").read_text()
+    assert key not in stored
+    listing = runner.invoke(keys, ["list"]).output
+    assert "agent" in listing and key not in listing
+    rotated = runner.invoke(keys, ["rotate", "agent", "--grace-hours", "1"])
+    assert rotated.exit_code == 0 and rotated.stdout.strip().splitlines()[0] != key
+    assert "previous key valid until" in runner.invoke(keys, ["list"]).output
+    assert runner.invoke(keys, ["revoke", "agent"]).exit_code == 0
+    assert "revoked" in runner.invoke(keys, ["list"]).output
+    bad = runner.invoke(keys, ["create", "--name", "x", "--scopes", "root"])
+    assert bad.exit_code != 0
+
+
+def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        key = runner.invoke(keys, ["create", "--name", "demo", "--scopes", "data_read"]).stdout.strip().splitlines()[0]
+    finally:
+        os.chdir(cwd)
+    port = free_port()
+    code = "from bmad_gitops.service.commands import serve; serve()"
+    server = subprocess.Popen([sys.executable, "-c", code, "--port", str(port)], cwd=root, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/data-sources/config", headers={"X-API-Key": key}, timeout=10)
+        assert listed.status_code == 200
+        assert [s["name"] for s in listed.json()["sources"]] == ["customers"]
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert key not in err
