@@ -62,6 +62,21 @@ DATA_FILES = {
 # ---------------------------------------------------------------------------------------------- generation
 
 
+
+def _workbook(target: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    first.title = SHEETS[0]
+    for title in SHEETS[1:]:
+        book.create_sheet(title)
+    for sheet in book.worksheets:
+        sheet.append(["id", "amount"])
+        sheet.append([1, 9.5])
+    book.save(target)
+
 def _header(rng: random.Random, description: str) -> list[str]:
     lines = ["# yaml-language-server: $schema=../schemas/source.schema.json"]
     lines += rng.sample(COMMENTS, rng.randint(0, 2))
@@ -209,7 +224,7 @@ def generate_project(
         for rel in paths:
             target = root / rel
             if rel.endswith(".xlsx"):
-                shutil.copy(ROOT / "data" / "sales.xlsx", target)
+                _workbook(target)  # every sheet the generated definitions may name: validate reads the titles
             elif rel.endswith(".csv"):
                 target.write_text("id,created_at,amount\n1,2026-01-01T00:00:00Z,9.5\n", encoding="utf-8")
             else:
