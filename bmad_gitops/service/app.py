@@ -409,13 +409,15 @@ def _request_payload(body: SourceRequest) -> dict[str, Any]:
 
 
 def _docs(app: FastAPI) -> None:
-    """/docs without a CDN: swagger-ui from the `swagger-ui-bundle` package when installed, else a plain page of
-    the operations drawn from the OpenAPI document (also offline)."""
+    """/docs without a CDN: Swagger UI 5 (it renders OpenAPI 3.1, which FastAPI writes; Swagger UI 4 cannot) from
+    the `fastapi-offline` package's assets when installed, else a plain page of the operations (also offline)."""
     try:
-        from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-not-found]
+        import fastapi_offline  # type: ignore[import-not-found]
+
+        swagger_ui_path: Path | None = Path(fastapi_offline.__file__).parent / "static"
     except ImportError:
         swagger_ui_path = None
-    if swagger_ui_path is not None:
+    if swagger_ui_path is not None and (swagger_ui_path / "swagger-ui-bundle.js").is_file():
         from fastapi.openapi.docs import get_swagger_ui_html
         from fastapi.staticfiles import StaticFiles
 
@@ -428,7 +430,7 @@ def _docs(app: FastAPI) -> None:
                 title=app.title,
                 swagger_js_url="/docs-assets/swagger-ui-bundle.js",
                 swagger_css_url="/docs-assets/swagger-ui.css",
-                swagger_favicon_url="/docs-assets/favicon-32x32.png",
+                swagger_favicon_url="/docs-assets/favicon.png",
             )
 
         return
