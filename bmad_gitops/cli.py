@@ -69,11 +69,16 @@ def validate(paths: tuple[Path, ...], fmt: str) -> int:
     show_default=True,
     help="Split the pull-request plan over N matrix jobs and merge it back (large monorepos).",
 )
-def init(directory: Path, hook_repo: str | None, rev: str | None, shards: int) -> int:
+@click.option(
+    "--bmad",
+    is_flag=True,
+    help="Also install a BMad v4 data-source task and agent, and a v6 skill, that drive bmad-gitops.",
+)
+def init(directory: Path, hook_repo: str | None, rev: str | None, shards: int, bmad: bool) -> int:
     """Set up a repository: sources/, pre-commit hook, pull-request workflow and a README snippet (offline)."""
     from .scaffold import init_repository
 
-    for line in init_repository(directory, hook_repo=hook_repo, rev=rev, shards=shards):
+    for line in init_repository(directory, hook_repo=hook_repo, rev=rev, shards=shards, bmad=bmad):
         click.echo(line)
     return 0
 

@@ -50,8 +50,17 @@ def write_definition(project: Project, kind: str, name: str, *, force: bool = Fa
     return Path(project.display(target))
 
 
+# `init --bmad`: a BMad v4 expansion pack (agent, task, config) and a v6 skill, each naming the exact commands.
+BMAD_FILES = {
+    ".bmad-data-sources/config.yaml": "init/bmad/config.yaml",
+    ".bmad-data-sources/agents/data-engineer.md": "init/bmad/data-engineer.md",
+    ".bmad-data-sources/tasks/data-source-discovery.md": "init/bmad/data-source-discovery.md",
+    "_bmad/bmad-gitops/skills/data-source-discovery/SKILL.md": "init/bmad/SKILL.md",
+}
+
+
 def init_repository(
-    directory: Path, *, hook_repo: str | None = None, rev: str | None = None, shards: int = 1
+    directory: Path, *, hook_repo: str | None = None, rev: str | None = None, shards: int = 1, bmad: bool = False
 ) -> Iterator[str]:
     """Create what is missing and say what was kept; running it twice changes nothing.
 
@@ -76,6 +85,8 @@ def init_repository(
         ".pre-commit-config.yaml": precommit,
         ".github/workflows/bmad-gitops.yml": _workflow(install, shards),
     }
+    if bmad:
+        files.update({target: _template(source) for target, source in BMAD_FILES.items()})
     return _write_missing(directory.resolve(), files)
 
 
