@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -21,6 +21,15 @@ DIAGNOSTIC_FORMATS = ("github", "json", "text")
 PLAN_FORMATS = ("text", "json", "markdown", "github")
 CATALOG_FORMATS = ("json", "text")
 APPLY_FORMATS = ("text", "json")
+F = TypeVar("F", bound=Callable[..., Any])
+PLAN_FORMAT_HELP = "text for people, json for tools, markdown for a PR comment, github for workflow annotations."
+
+
+def _format_option(choices: Sequence[str], help_text: str) -> Callable[[F], F]:
+    """The one `--format` option: its choices are a renderer table's keys (a test keeps them equal)."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default="text", show_default=True, help=help_text
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,14 +40,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(DIAGNOSTIC_FORMATS)),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@_format_option(sorted(DIAGNOSTIC_FORMATS), "Output format.")
 def validate(paths: tuple[Path, ...], fmt: str) -> int:
     """Check definitions offline: YAML, schema, secrets, names and local paths.
 
@@ -172,14 +174,7 @@ def check(source: str) -> int:
 @cli.command()
 @click.argument("source", required=False)
 @click.option("--openapi", metavar="URL", help="List the endpoints of an API's OpenAPI 3 document instead.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(sorted(CATALOG_FORMATS)),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
+@_format_option(sorted(CATALOG_FORMATS), "Output format.")
 @click.option(
     "--sample",
     type=click.IntRange(0, 1000),
@@ -280,14 +275,7 @@ def import_(
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, markdown for a PR comment, github for workflow annotations.",
-)
+@_format_option(PLAN_FORMATS, PLAN_FORMAT_HELP)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan (JSON) for `apply PLAN_FILE`."
 )
@@ -385,14 +373,7 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
 
 @cli.command(name="plan-merge")
 @click.argument("plan_files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(PLAN_FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people, json for tools, markdown for a PR comment, github for workflow annotations.",
-)
+@_format_option(PLAN_FORMATS, PLAN_FORMAT_HELP)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the merged plan (JSON).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 1 on error, 2 with changes.")
 def plan_merge(plan_files: tuple[Path, ...], fmt: str, out: Path | None, detailed_exitcode: bool) -> int:
@@ -427,14 +408,7 @@ def plan_merge(plan_files: tuple[Path, ...], fmt: str, out: Path | None, detaile
 @click.option(
     "--parallelism", type=click.IntRange(1, 64), default=4, show_default=True, help="Sources extracted at once."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(APPLY_FORMATS),
-    default="text",
-    show_default=True,
-    help="How to print the apply report: text for people, json for tools.",
-)
+@_format_option(APPLY_FORMATS, "How to print the apply report: text for people, json for tools.")
 def apply(
     plan_file: Path | None,
     auto_approve: bool,
