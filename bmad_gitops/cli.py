@@ -366,7 +366,7 @@ def _parse_shard(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
     k, sep, n = value.partition("/")
-    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+    if not (sep and k.isascii() and n.isascii() and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
         raise click.BadParameter(f"'{value}' is not K/N with 1 <= K <= N, e.g. 2/4")
     return int(k), int(n)
 

@@ -273,9 +273,21 @@ def _stream_diff(
             selection.append(ColumnChange(stream=name, kind="contraction", breaking=False))
         for name in sorted((declared & set(before)) - {s.name for s in live.streams}):
             drift.append(ColumnChange(stream=name, kind="contraction", breaking=True))
+    old_streams, new_streams = _declared_streams(state.declared), _declared_streams(desired.declared)
     for name in sorted(set(before) & set(after)):
-        drift.extend(column_drift(before[name], after[name]))
+        changes = column_drift(before[name], after[name])
+        if old_streams.get(name) != new_streams.get(name):
+            # The user changed this stream's declaration (columns_only, keys, cursor): what follows from that is
+            # their selection, never breaking upstream drift.
+            selection.extend(c.model_copy(update={"breaking": False}) for c in changes)
+        else:
+            drift.extend(changes)
     return tuple(selection), tuple(drift)
+
+
+def _declared_streams(declared: Mapping[str, Any]) -> dict[str, Any]:
+    streams = declared.get("streams")
+    return dict(streams) if isinstance(streams, dict) else {}
 
 
 def column_drift(old: Stream, new: Stream) -> list[ColumnChange]:

@@ -84,10 +84,27 @@ def make_plan(
     if options.shard is not None:
         wanted &= shard_of(everything, *options.shard)
     cited = _citing_stories(inputs.stories)
+    # A folder of definitions that could not be read hides what is in it: a state without a definition may be a
+    # definition we could not see, so it is an error, never a destroy (validate fails closed, so does plan).
+    unreadable = [d for d in inputs.diagnostics if d.code == "BG011" and not d.path.endswith((".yaml", ".yml"))]
 
     def one(name: str) -> SourcePlan:
         if name in broken:
             return _invalid(name, broken[name], states.good.get(name))
+        if unreadable and name not in by_name and name in states.names():
+            first = unreadable[0]
+            state = states.good.get(name)
+            return failed_source(
+                name,
+                None,
+                Message(
+                    level="error",
+                    text=f"not destroyed: {first.path} cannot be read, so its definition may still be there",
+                    where=Location(path=first.path, line=first.line, col=first.col),
+                ),
+                type_=state.type if state else "",
+                connector=state.connector if state else "",
+            )
         if name in states.broken:
             error = states.broken[name]
             definition = by_name.get(name)

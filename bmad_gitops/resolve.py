@@ -62,9 +62,14 @@ def load_env(root: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """`environ` over the project's `.env` (the environment wins, as with docker compose)."""
     from dotenv import dotenv_values
 
-    values = (
-        {k: v for k, v in dotenv_values(root / ".env").items() if v is not None} if (root / ".env").is_file() else {}
-    )
+    try:
+        values = (
+            {k: v for k, v in dotenv_values(root / ".env").items() if v is not None}
+            if (root / ".env").is_file()
+            else {}
+        )
+    except UnicodeDecodeError:
+        raise EnvError(f"{root / '.env'}: is not UTF-8 text", "save .env as UTF-8 (KEY=value lines)") from None
     values.update(environ)
     return values
 

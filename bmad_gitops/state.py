@@ -141,6 +141,15 @@ def apply_lock(work_dir: Path) -> Iterator[None]:
     """Exclusive for the whole apply; a second one fails at once, naming the holder."""
     from filelock import FileLock, Timeout
 
+    from .atomic import inside
+    from .errors import ProjectError
+
+    root = work_dir.parent
+    if not inside(work_dir, root) or (work_dir / "apply.lock.json").is_symlink():
+        raise ProjectError(
+            f"{work_dir} is a symlink that leaves the project root, or holds one",
+            "make .bmad-gitops/ a plain folder inside the project (it is git-ignored)",
+        )
     work_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(work_dir / "apply.lock"))
     info = work_dir / "apply.lock.json"
@@ -154,9 +163,8 @@ def apply_lock(work_dir: Path) -> Iterator[None]:
             detail = "another process"
         raise StateLockedError(f"state is locked by {detail}", "wait for that apply to finish") from None
     try:
-        info.write_text(
-            json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}), encoding="utf-8"
-        )
+        holder_text = json.dumps({"pid": os.getpid(), "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        atomic_write_text(info, holder_text, root=root)  # never through a link planted in a clone
         yield
     finally:
         info.unlink(missing_ok=True)

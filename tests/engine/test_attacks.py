@@ -212,3 +212,46 @@ def test_a_password_inside_a_connection_string_is_hidden_from_every_backend_erro
     assert canary not in out + err
     assert canary not in (project.root / "plan.json").read_text()
     assert "DB_PW" in (project.root / "plan.json").read_text() or "(sensitive)" in out
+
+
+def test_an_unreadable_folder_of_definitions_never_destroys_what_it_hides(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.upstream("shop", ORDERS)
+    team = project.root / "sources" / "team"
+    team.mkdir(parents=True)
+    (team / "shop.yaml").write_text(project.define("shop").read_text(), encoding="utf-8")
+    (project.root / "sources" / "shop.yaml").unlink()
+    assert project.run(capsys, "apply", "--auto-approve")[0] == 0
+    real_scandir = os.scandir
+
+    def refuse(path: object = ".") -> object:  # root reads everything, so make the folder unreadable this way
+        if str(path).endswith("sources/team"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    code, out, err = project.run(capsys, "apply", "--auto-approve")
+    assert code == 1, out + err
+    assert "<- destroy" not in out and "0 to destroy" in out and "not destroyed: sources/team cannot be read" in out, out
+    assert (project.root / "state" / "shop.json").is_file()
+
+
+def test_the_apply_lock_never_writes_through_a_planted_symlink(
+    project: Project, capsys: pytest.CaptureFixture[str], outside: Path
+) -> None:
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    work = project.root / ".bmad-gitops"
+    work.mkdir()
+    (work / "apply.lock.json").symlink_to(outside / "precious.md")
+    code, _, err = project.run(capsys, "apply", "--auto-approve")
+    assert code == 2 and "symlink" in err
+
+
+def test_a_dot_env_that_is_not_utf8_is_one_line(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    (project.root / ".env").write_bytes(b"KEY=\xff\xfe\n")
+    code, _, err = project.run(capsys, "plan")
+    assert code == 1 and ".env: is not UTF-8 text" in err and "internal error" not in err

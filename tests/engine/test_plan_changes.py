@@ -302,3 +302,25 @@ def test_remote_sources_are_asked_every_plan_unless_a_cache_lifetime_is_given(
         assert FakeBackend.discovered == before, "within its lifetime the cached catalog is used"
         assert project.run(capsys, "plan", "--remote-cache", "0")[0] == 0
         assert FakeBackend.discovered == before + 1, "an expired entry is discovered again"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "    columns_only: true\n",
+        "    cursor: amount\n",
+    ],
+)
+def test_a_users_own_stream_edit_is_a_selection_change_not_breaking_drift(
+    project: Project, capsys: pytest.CaptureFixture[str], edit: str
+) -> None:
+    upstream = {"orders": {**ORDERS["orders"], "columns": {"id": "integer", "amount": "number", "note": "string"}}}
+    project.upstream("shop", upstream)
+    declared = "on_drift: freeze\nstreams:\n  - name: orders\n    columns:\n      id: integer\n      amount: number\n"
+    project.define("shop", declared)
+    assert project.run(capsys, "apply", "--auto-approve")[0] == 0
+    project.define("shop", declared + edit)
+    code, out, _ = project.run(capsys, "plan")
+    assert code == 0, out
+    assert "BREAKING" not in out and "error" not in out
+    assert project.run(capsys, "apply", "--auto-approve")[0] == 0

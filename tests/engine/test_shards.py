@@ -47,7 +47,7 @@ def test_a_source_in_two_shares_is_refused(project: Project, capsys: pytest.Capt
     assert code == 1 and "is in more than one plan share" in err
 
 
-@pytest.mark.parametrize("bad", ["0/2", "3/2", "x/2", "2"])
+@pytest.mark.parametrize("bad", ["0/2", "3/2", "x/2", "2", "²/4"])
 def test_a_bad_shard_is_a_usage_error(project: Project, capsys: pytest.CaptureFixture[str], bad: str) -> None:
     code, _, err = project.run(capsys, "plan", "--shard", bad)
     assert code == 2 and "K/N" in err
