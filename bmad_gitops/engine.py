@@ -73,8 +73,10 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
 
 
 def validate(project: Project, paths: Sequence[Path] = ()) -> ValidateResult:
+    from .localpaths import forget_resolved_folders
     from .validate import validate_files
 
+    forget_resolved_folders()
     files = expand_paths(paths)
     diagnostics = validate_files(project, files)
     checked = len(set(files)) if paths else len(project.definition_files())
@@ -88,9 +90,11 @@ def load_inputs(ctx: Context, paths: Sequence[Path] = ()) -> Inputs:
     """Definitions (validated), states and the story index, read once for the whole command."""
     from .definitions import load_definitions
     from .lineage.stories import find_stories
+    from .localpaths import forget_resolved_folders
     from .planner import Inputs
     from .state import read_all_states
 
+    forget_resolved_folders()
     project = ctx.project
     stories = find_stories(project.root, project.stories_dir)
     definitions, diagnostics = load_definitions(project, expand_paths(paths), stories)

@@ -25,3 +25,9 @@ def local_file_path(url: str, root: Path) -> Path | None:
     if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
         return None
     return Path(candidate)
+
+
+def forget_resolved_folders() -> None:
+    """Start a command afresh: a long-running process (the HTTP service) must not trust a folder resolved for an
+    earlier request, which may have been swapped for a symlink since."""
+    _real_folder.cache_clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -255,3 +256,16 @@ def test_a_dot_env_that_is_not_utf8_is_one_line(project: Project, capsys: pytest
     (project.root / ".env").write_bytes(b"KEY=\xff\xfe\n")
     code, _, err = project.run(capsys, "plan")
     assert code == 1 and ".env: is not UTF-8 text" in err and "internal error" not in err
+
+
+def test_a_data_folder_swapped_for_a_symlink_is_seen_by_the_next_command_in_the_same_process(
+    project: Project, capsys: pytest.CaptureFixture[str], outside: Path
+) -> None:
+    project.upstream("shop", ORDERS)
+    project.define("shop")
+    assert project.run(capsys, "validate")[0] == 0  # resolves (and caches) the data folder
+    data = project.root / "data"
+    shutil.rmtree(data)
+    data.symlink_to(outside, target_is_directory=True)  # outside holds a shop.csv too
+    code, out, _ = project.run(capsys, "validate")
+    assert code == 1 and "BG401" in out, out
