@@ -33,6 +33,12 @@ def atomic_write_bytes(path: Path, data: bytes, *, root: Path) -> None:
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         mode = 0o666 & ~_umask()  # mkstemp makes 0600; generated files are shared through git like any file
+    replace_atomically(path, data, mode)
+
+
+def replace_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: the mechanics, with no root check (callers
+    that take the path from a setting check it; the keys file of the service is written with mode 0600)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

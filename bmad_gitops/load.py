@@ -116,14 +116,9 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
             return fail(
                 "BG004", "file is empty", "add at least `type:`, `connector:` and `config:`, or delete the file"
             )
-        built = _build_tree(node, display, loader) if "&" not in text else _NOT_A_TREE
+        built = _values(node, text, display, loader)
         if isinstance(built, Diagnostic):
             return [built]
-        if built is _NOT_A_TREE:
-            problem = _inspect(node, display, "&" in text)
-            if problem:
-                return [problem]
-            built = loader.construct_document(node)
         data = built
     except yaml.MarkedYAMLError as exc:
         # libyaml refuses some valid YAML 1.2 (empty flow keys, `[b:]`): what editors and check-jsonschema read
@@ -200,6 +195,16 @@ def _yaml_version_differences(root: yaml.Node, text: str, display: str) -> tuple
 _CONSTRUCT_ERRORS = (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError)
 
 
+def _values(node: yaml.Node, text: str, display: str, loader: yaml.SafeLoader) -> Any:
+    """The document's values, or the Diagnostic that refuses it: the lean tree builder for anchor-free text, else
+    PyYAML's general constructor after the graph checks (duplicates, depth, alias expansion)."""
+    built = _build_tree(node, display, loader) if "&" not in text else _NOT_A_TREE
+    if built is _NOT_A_TREE:
+        problem = _inspect(node, display, "&" in text)
+        return problem if problem else loader.construct_document(node)
+    return built
+
+
 def _compose_yaml12(text: str) -> yaml.Node | None:
     """The node tree by ruamel.yaml's YAML 1.2 parser, as PyYAML nodes (so positions work the same); None when
     YAML 1.2 refuses the text too. Only reached for files libyaml rejects, so validate rarely imports it."""
@@ -242,14 +247,9 @@ def _from_nodes(
     """Values from a YAML 1.2 node tree, checked like libyaml's (duplicates, depth, a mapping at the top)."""
     loader = _BaseLoader("")
     try:
-        built = _build_tree(node, display, loader)
+        built = _values(node, text, display, loader)
         if isinstance(built, Diagnostic):
             return [built]
-        if built is _NOT_A_TREE:
-            problem = _inspect(node, display, "&" in text)
-            if problem:
-                return [problem]
-            built = loader.construct_document(node)
     except (yaml.YAMLError, *_CONSTRUCT_ERRORS) as exc:
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return fail("BG001", f"a value cannot be read: {reason}", "quote the value to keep it as text, or fix it")

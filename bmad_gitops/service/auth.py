@@ -10,10 +10,8 @@ import datetime
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -181,14 +179,7 @@ def _new_secret() -> tuple[str, dict[str, Any]]:
 
 def write_private(path: Path, text: str) -> None:
     """Atomic write with mode 0600 (mkstemp's), for files that hold hashes of credentials."""
+    from ..atomic import replace_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, text.encode("utf-8"), 0o600)
