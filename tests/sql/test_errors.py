@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +14,8 @@ import pytest
 
 from bmad_gitops.connectors.sql.backend import SqlBackend
 from bmad_gitops.connectors.sql.config import mysql_config, postgres_config
+from bmad_gitops.connectors.sql.connection import require_mysql_tls
+from bmad_gitops.connectors.sql.settings import connection_settings
 from bmad_gitops.errors import ConnectorError
 
 from .conftest import CANARY_PASSWORD, MysqlDatabase, PostgresSchema, Server
@@ -90,6 +94,32 @@ def test_mysql_tls_required_but_not_offered(my: MysqlDatabase) -> None:
         pytest.skip("this MariaDB offers TLS, so 'required' cannot fail here")
     error = failure(lambda: MY.check(mysql_config({**my.config, "ssl_mode": "require"})))
     assert error.message == f"source-mysql: 127.0.0.1:{my.server.port} does not offer TLS but ssl_mode is required"
+
+
+class _FakeMysqlConnection:
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_mysql_tls_check_trusts_only_an_encrypted_socket() -> None:
+    """Older PyMySQL falls back to clear text without a word: the socket itself decides, and a plain one is refused
+    (this MariaDB offers no TLS, and PyMySQL 1.2 refuses first, so the real server cannot show the fallback)."""
+    settings = connection_settings("source-mysql", mysql_config({**my_config(3306), "ssl_mode": "require"}))
+    with socket.socket() as plain:
+        conn = _FakeMysqlConnection(plain)
+        with pytest.raises(ConnectorError) as caught:
+            require_mysql_tls(conn, settings)
+        assert caught.value.message == "source-mysql: 127.0.0.1:3306 does not offer TLS but ssl_mode is required"
+        assert conn.closed
+    client = ssl.create_default_context()
+    with client.wrap_socket(socket.socket(), server_hostname="db", do_handshake_on_connect=False) as encrypted:
+        conn = _FakeMysqlConnection(encrypted)
+        require_mysql_tls(conn, settings)
+        assert not conn.closed
 
 
 @pytest.mark.parametrize("backend", [PG, MY], ids=["postgres", "mysql"])

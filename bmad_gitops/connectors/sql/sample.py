@@ -9,7 +9,7 @@ from typing import Any
 
 from ...errors import ConnectorError
 from . import records_mysql, records_postgres
-from .connection import open_mysql, open_postgres
+from .connection import connect_mysql, mysql_session_settings, open_postgres
 from .failures import connector_error
 from .naming import POSTGRES_STREAM_RELKINDS, relation_for
 from .quoting import quote_mysql, quote_postgres
@@ -102,15 +102,18 @@ def _read_mysql(
 
     table = f"{settings.database}.{stream}"
     try:
-        conn = open_mysql(settings)
+        conn = connect_mysql(settings, multi_statements=True)
     except _driver_errors(settings) as exc:
         raise connector_error(exc, settings) from None
     try:
         select = ", ".join(map(quote_mysql, columns)) if columns else "*"
         sql = f"SELECT {select} FROM {quote_mysql(settings.database)}.{quote_mysql(stream)} LIMIT {int(limit)}"
-        # An unbuffered cursor streams the rows instead of loading the whole result first.
+        session = mysql_session_settings(conn.get_server_info(), settings.statement_timeout)
+        # One round trip: the session settings (read-only, the statement timeout, UTC), then the SELECT, which
+        # an unbuffered cursor streams instead of loading the whole result first. A failing SET stops the rest.
         with conn.cursor(pymysql.cursors.SSCursor) as cur:
-            cur.execute(sql)
+            cur.execute(f"{session}; {sql}")
+            cur.nextset()  # past the SET's OK to the SELECT's rows (its errors surface here)
             rows = cur.fetchmany(limit) if limit else []
             description = cur.description
         encoders = records_mysql.column_encoders(description)
