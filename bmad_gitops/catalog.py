@@ -9,11 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# defer_build: validators and serializers are built on first use, not at import. A database discover builds its
+# catalog with model_construct from values it has already typed, so a `discover` process never pays for them.
 
 class Column(BaseModel):
     """One column of a stream, with Airbyte's JSON-schema type reduced to one comparable word."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     type: str = Field(description="string, integer, number, boolean, date, date-time, time, object, array or unknown")
@@ -24,7 +26,7 @@ class Column(BaseModel):
 class ForeignKey(BaseModel):
     """A relationship from this stream's columns to another stream's columns (databases)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     columns: tuple[str, ...]
     references: str = Field(description="The referred stream's name")
@@ -38,14 +40,14 @@ class ForeignKey(BaseModel):
 class TableStatistics(BaseModel):
     """Estimated size from the database's own statistics: shown by discover, never recorded (it always moves)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     estimated_rows: int | None = None
     estimated_bytes: int | None = None
 
 
 class Stream(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     namespace: str | None = Field(default=None, description="Schema (PostgreSQL) or database (MySQL); None for files")
@@ -60,7 +62,7 @@ class Stream(BaseModel):
 
 
 class Catalog(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     streams: tuple[Stream, ...] = ()
 

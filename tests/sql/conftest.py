@@ -27,12 +27,21 @@ import psycopg
 import pymysql
 import pytest
 
+from bmad_gitops.catalog import Catalog
 from bmad_gitops.connectors.sql.config import mysql_config, postgres_config
 
 # A password no message may ever show: '@' and ':' break formatted URLs, the rest breaks naive quoting.
 CANARY_PASSWORD = "Canary@Pw:7f3/q'x\"%"
 
 SqlRunner = Callable[[str], None]
+
+
+def validated(catalog: Catalog) -> Catalog:
+    """Discover builds its catalog with model_construct (no validation): its JSON, serialised with type warnings
+    as errors and validated back, must give the very same catalog."""
+    again = Catalog.model_validate_json(catalog.model_dump_json(warnings="error"))
+    assert again == catalog
+    return catalog
 
 
 def pytest_configure(config: pytest.Config) -> None:

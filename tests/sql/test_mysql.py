@@ -12,7 +12,7 @@ from bmad_gitops.connectors.sql import airbyte_types as at
 from bmad_gitops.connectors.sql.backend import SqlBackend
 from bmad_gitops.errors import ConnectorError
 
-from .conftest import MysqlDatabase
+from .conftest import MysqlDatabase, validated
 
 BACKEND = SqlBackend("source-mysql")
 
@@ -63,7 +63,7 @@ def test_every_type_discovers_as_airbyte_maps_it(my: MysqlDatabase) -> None:
     columns = ", ".join(f"{name} {sql}" for name, (sql, _) in EVERY_TYPE.items())
     my.run(f"CREATE TABLE everything (id int PRIMARY KEY, {columns})")
 
-    (stream,) = BACKEND.discover(my.config).streams
+    (stream,) = validated(BACKEND.discover(my.config)).streams
 
     assert (stream.name, stream.namespace, stream.primary_key) == ("everything", my.database, ("id",))
     expected = {"id": at.INTEGER, **{name: schema for name, (_, schema) in EVERY_TYPE.items()}}
@@ -168,7 +168,7 @@ def test_views_keys_and_sync_modes(my: MysqlDatabase) -> None:
     my.run("CREATE VIEW order_ids AS SELECT id FROM orders")
     my.run("CREATE TABLE blobs (flag tinyint(1), data blob)")
 
-    catalog = BACKEND.discover(my.config)
+    catalog = validated(BACKEND.discover(my.config))
 
     assert [s.name for s in catalog.streams] == ["blobs", "customers", "order_ids", "orders"]
     assert {s.namespace for s in catalog.streams} == {my.database}

@@ -12,7 +12,7 @@ from bmad_gitops.connectors.sql import airbyte_types as at
 from bmad_gitops.connectors.sql.backend import SqlBackend
 from bmad_gitops.errors import ConnectorError
 
-from .conftest import PostgresSchema
+from .conftest import PostgresSchema, validated
 
 BACKEND = SqlBackend("source-postgres")
 
@@ -65,7 +65,7 @@ def test_every_type_discovers_as_airbyte_maps_it(pg: PostgresSchema) -> None:
     columns = ", ".join(f"{name} {sql.format(schema=pg.schema)}" for name, (sql, _) in EVERY_TYPE.items())
     pg.run(f'CREATE TABLE "{pg.schema}".everything ({columns})')
 
-    (stream,) = BACKEND.discover(pg.config).streams
+    (stream,) = validated(BACKEND.discover(pg.config)).streams
 
     assert stream.name == "everything"
     assert stream.namespace == pg.schema
@@ -188,7 +188,7 @@ def test_views_materialized_views_partitions_keys(pg: PostgresSchema) -> None:
     pg.run(f'CREATE TABLE "{s}".flags (flag boolean, doc jsonb)')
     pg.run(f'CREATE TABLE "{s}".empty ()')
 
-    catalog = BACKEND.discover(pg.config)
+    catalog = validated(BACKEND.discover(pg.config))
 
     assert [s.name for s in catalog.streams] == [
         "customers", "events", "events_2024", "flags", "order_count", "order_ids", "orders",
@@ -216,7 +216,7 @@ def test_same_table_in_two_schemas(pg: PostgresSchema) -> None:
         pg.run(f"INSERT INTO \"{other}\".items VALUES ('from b')")
         config = pg.config_for(schemas=[pg.schema, other])
 
-        catalog = BACKEND.discover(config)
+        catalog = validated(BACKEND.discover(config))
 
         assert [(s.name, s.namespace, s.columns[0].name) for s in catalog.streams] == [
             ("items", pg.schema, "a"),

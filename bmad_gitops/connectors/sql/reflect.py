@@ -7,7 +7,7 @@ One stream per table, partitioned table, partition, view and materialized view (
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -45,6 +45,7 @@ def discover_catalog(engine: Engine, settings: ConnectionSettings) -> Catalog:
         data_types = _mysql_null_type_names(conn, settings, columns)
         default_schema = inspector.default_schema_name or settings.namespaces[0]
     names = stream_names(columns, settings.namespaces)
+    type_of = _type_mapper(settings)
     streams = [
         _stream(
             relation,
@@ -52,14 +53,14 @@ def discover_catalog(engine: Engine, settings: ConnectionSettings) -> Catalog:
             cols,
             keys.get(relation, ()),
             foreign.get(relation, []),
-            settings,
+            type_of,
             data_types,
             default_schema,
         )
         for relation, cols in columns.items()
         if cols
     ]
-    return Catalog(streams=tuple(sorted(streams, key=lambda s: (s.name, s.namespace or ""))))
+    return Catalog.model_construct(streams=tuple(sorted(streams, key=lambda s: (s.name, s.namespace or ""))))
 
 
 def require_namespaces(conn: Connection, settings: ConnectionSettings) -> None:
@@ -88,15 +89,18 @@ def _mysql_null_type_names(
     return {(row[0], row[1]): str(row[2]) for row in conn.execute(text(sql), {"db": settings.database})}
 
 
-def _column_type(settings: ConnectionSettings, column: Mapping[str, Any], data_type: str | None) -> ColumnType:
+TypeMapper = Callable[[Any, str | None], ColumnType]  # (SQLAlchemy type, information_schema data_type)
+
+
+def _type_mapper(settings: ConnectionSettings) -> TypeMapper:
     # Each dialect's table imports that dialect's SQLAlchemy types only: the other one is never needed.
     if settings.is_postgres:
         from .types_postgres import postgres_column_type
 
-        return postgres_column_type(column["type"])
+        return lambda sa_type, _data_type: postgres_column_type(sa_type)
     from .types_mysql import mysql_column_type
 
-    return mysql_column_type(column["type"], data_type)
+    return mysql_column_type
 
 
 def _stream(
@@ -105,27 +109,31 @@ def _stream(
     cols: Sequence[Mapping[str, Any]],
     primary_key: Sequence[str],
     foreign_keys: Sequence[Mapping[str, Any]],
-    settings: ConnectionSettings,
+    type_of: TypeMapper,
     data_types: Mapping[tuple[str, str], str],
     default_schema: str,
 ) -> Stream:
+    # model_construct, not validation: every value here already has its field's exact type (str, bool, tuples of
+    # str, a fresh dict per schema), so validating 2,000 columns would only copy them. The tests validate a
+    # discovered catalog's JSON back into an equal Catalog, which keeps it that way.
     schema, table = relation
     built = []
     cursor_capable = False
     for col in cols:
-        mapped = _column_type(settings, col, data_types.get((table, col["name"])))
+        name = str(col["name"])
+        mapped = type_of(col["type"], data_types.get((table, name)))
         cursor_capable = cursor_capable or mapped.cursor
         word, _ = column_type(mapped.json_schema)
         built.append(
-            Column(
-                name=col["name"], type=word, nullable=bool(col.get("nullable", True)), json_schema=mapped.json_schema
+            Column.model_construct(
+                name=name, type=word, nullable=bool(col.get("nullable", True)), json_schema=mapped.json_schema
             )
         )
-    return Stream(
-        name=names[relation],
-        namespace=schema,
+    return Stream.model_construct(
+        name=str(names[relation]),
+        namespace=str(schema),
         columns=tuple(built),
-        primary_key=tuple(primary_key),
+        primary_key=tuple(map(str, primary_key)),
         cursor=(),
         sync_modes=SYNC_WITH_CURSOR if cursor_capable else SYNC_WITHOUT_CURSOR,
         foreign_keys=tuple(_foreign_key(fk, default_schema, names) for fk in foreign_keys),
@@ -136,9 +144,9 @@ def _foreign_key(fk: Mapping[str, Any], default_schema: str, names: Mapping[Rela
     # SQLAlchemy leaves referred_schema empty when the referred table is in the connection's default schema.
     referred_schema = fk.get("referred_schema") or default_schema
     referred = (referred_schema, fk["referred_table"])
-    return ForeignKey(
-        columns=tuple(fk["constrained_columns"]),
-        references=names.get(referred, fk["referred_table"]),
-        referred_columns=tuple(fk["referred_columns"]),
-        referred_namespace=referred_schema,
+    return ForeignKey.model_construct(
+        columns=tuple(map(str, fk["constrained_columns"])),
+        references=str(names.get(referred, fk["referred_table"])),
+        referred_columns=tuple(map(str, fk["referred_columns"])),
+        referred_namespace=str(referred_schema),
     )
