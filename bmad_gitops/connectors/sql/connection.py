@@ -126,7 +126,11 @@ def create_database_engine(settings: ConnectionSettings) -> Engine:
 
     # SQLAlchemy takes its dialect from the URL and its connections from the same functions sample reads use.
     opener = open_postgres if settings.is_postgres else open_mysql
-    return sqlalchemy.create_engine(database_url(settings), creator=lambda: opener(settings), poolclass=NullPool)
+    # Reflection, checks and statistics never read an hstore value: skip the dialect's hstore lookup at connect.
+    extra = {"use_native_hstore": False} if settings.is_postgres else {}
+    return sqlalchemy.create_engine(
+        database_url(settings), creator=lambda: opener(settings), poolclass=NullPool, **extra
+    )
 
 
 def open_postgres(settings: ConnectionSettings) -> Any:
