@@ -24,6 +24,12 @@ def sensitive_columns(stream: Stream, declared: Iterable[str] = ()) -> frozenset
     return frozenset(declared) | frozenset(c.name for c in stream.columns if _SENSITIVE_NAME.search(c.name))
 
 
+def sensitive_names(names: Iterable[str]) -> frozenset[str]:
+    """Of these column names, those whose name says personal or secret: for records whose catalog may be older
+    than the table they were read from."""
+    return frozenset(n for n in names if _SENSITIVE_NAME.search(n))
+
+
 def mask_record(record: Mapping[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
     return {k: (MASK if k in sensitive and v is not None else v) for k, v in record.items()}
 

@@ -8,13 +8,14 @@ authenticates, checks the scope and the key's rate before any work starts.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +28,8 @@ from .audit import AuditLog
 from .auth import Caller, KeyStore
 from .errors_http import ApiError, from_exception, from_job_error
 from .limits import BodyLimitMiddleware, RateLimiter
-from .settings import ServiceSettings
+from .memo import Answer, AnswerMemo
+from .settings import ServiceSettings, service_dir
 from .workers import WorkerSlots
 
 API = "/api/v1/data-sources"
@@ -68,8 +70,9 @@ class Service:
         self.settings = settings
         self.keys = KeyStore(settings.keys_path(project.root))
         self.audit = AuditLog(settings.audit_path(project.root), settings.audit_max_bytes, settings.audit_backups)
-        self.limiter = RateLimiter(settings.requests_per_minute)
+        self.limiter = RateLimiter(settings.requests_per_minute, service_dir(project.root) / "rate.bin", project.root)
         self.workers = WorkerSlots(settings.workers, settings.timeout_s)
+        self.memo = AnswerMemo()
 
     @property
     def root(self) -> str:
@@ -249,8 +252,8 @@ def _routes(app: FastAPI, service: Service) -> None:
 
     listed: dict[str, Any] = {}
 
-    @app.get(f"{API}/connectors", tags=["sources"])
-    async def list_connectors(request: Request, who: Reader) -> dict[str, Any]:
+    @app.get(f"{API}/connectors", tags=["sources"], response_model=dict[str, Any])
+    async def list_connectors(request: Request, who: Reader) -> Response:
         # Installed versions come from package metadata (about 4 ms a call); they change only when a connector
         # is installed, so a 10 s old answer is fresh enough and keeps this endpoint off the CPU.
         import time
@@ -258,28 +261,36 @@ def _routes(app: FastAPI, service: Service) -> None:
         from ..engine import connectors
 
         if not listed or time.monotonic() - listed["at"] > 10:
-            listed["body"] = {
+            listed["body"] = _render({
                 "connectors": [
                     {"name": c.connector, "family": c.family, "pinned": c.pinned, "installed": c.installed, "unavailable": c.unavailable}
                     for c in connectors()
                 ]
-            }
+            })
             listed["at"] = time.monotonic()
-        return dict(listed["body"])
+        return _json(listed["body"])
 
-    @app.post(f"{API}/discover", tags=["sources"])
-    async def discover(body: SourceRequest, request: Request, who: Reader) -> dict[str, Any]:
+    @app.post(f"{API}/discover", tags=["sources"], response_model=dict[str, Any])
+    async def discover(body: SourceRequest, request: Request, who: Reader) -> Response:
         _note(request, source=_label(body))
         service.require_feature()
         payload = _request_payload(body)
+        key = ("discover", _fingerprint(payload))
+        hit = service.memo.get(key)
+        if hit is not None:
+            return _json(hit.body)
         found = service.inline(jobs.discover_request, service.root, service.settings.env, payload, True)
-        cached = found is not None
+        inputs = found.pop("inputs") if found is not None else None
         if found is None:
             found = await service.in_worker(jobs.discover_request, service.root, service.settings.env, payload, False)
-        return {**found, "cached": cached}
+            found.pop("inputs", None)
+        rendered = _render({**found, "cached": inputs is not None})
+        if inputs is not None:
+            service.memo.put(key, Answer(rendered, inputs, {}))
+        return _json(rendered)
 
-    @app.post(f"{API}/read", tags=["sources"])
-    async def read_records(body: ReadRequest, request: Request, who: Reader) -> dict[str, Any]:
+    @app.post(f"{API}/read", tags=["sources"], response_model=dict[str, Any])
+    async def read_records(body: ReadRequest, request: Request, who: Reader) -> Response:
         _note(request, source=_label(body), stream=body.stream_name)
         service.require_feature()
         limit = body.limit or service.settings.read_limit_default
@@ -288,16 +299,26 @@ def _routes(app: FastAPI, service: Service) -> None:
         if body.unmasked and not who.allows("data_read_unmasked"):
             raise ApiError(403, f"key '{who.name}' may not read unmasked records", "use a key with admin or data_read_unmasked")
         payload = _request_payload(body)
+        key = ("read", _fingerprint(payload), body.stream_name, limit, body.unmasked)
+        hit = service.memo.get(key)
+        if hit is not None:
+            _note(request, **hit.note)
+            return _json(hit.body)
         args = (service.root, service.settings.env, payload, body.stream_name, limit)
         got = service.inline(jobs.read_request, *args, True)
+        inputs = got.pop("inputs") if got is not None else None
         if got is None:
             got = await service.in_worker(jobs.read_request, *args, False)
-        from ..extraction import mask_record
+            got.pop("inputs", None)
+        from ..extraction import mask_record, sensitive_names
 
-        hidden = frozenset() if body.unmasked else frozenset(got["sensitive"])
+        hidden = frozenset() if body.unmasked else frozenset(got["sensitive"]) | sensitive_names(k for r in got["records"] for k in r)
         records = [mask_record(r, hidden) for r in got["records"]]
         _note(request, rows=len(records))
-        return {"source": body.source, "stream": body.stream_name, "records": records, "masked": sorted(hidden), "cached": got["cached"]}
+        rendered = _render({"source": body.source, "stream": body.stream_name, "records": records, "masked": sorted(hidden), "cached": got["cached"]})
+        if inputs is not None:
+            service.memo.put(key, Answer(rendered, inputs, {"rows": len(records)}))
+        return _json(rendered)
 
     @app.post(f"{API}/upload", tags=["sources"])
     async def upload(request: Request, who: Writer, file: Annotated[UploadFile, File()], name: Annotated[str | None, Form()] = None,
@@ -339,12 +360,18 @@ def _routes(app: FastAPI, service: Service) -> None:
         _note(request, rows=len(result["tables"]))
         return dict(result)
 
-    @app.get(f"{API}/config", tags=["configs"])
-    async def list_saved(request: Request, who: Reader) -> dict[str, Any]:
-        # A stat per file, parsing only files that changed: cheaper than a hop to the thread pool.
-        from .configs import list_configs
+    @app.get(f"{API}/config", tags=["configs"], response_model=dict[str, Any])
+    async def list_saved(request: Request, who: Reader) -> Response:
+        # A stat per file and folder: cheaper than a hop to the thread pool, and than rendering 50 summaries.
+        from .configs import list_configs, listing_inputs
 
-        return {"sources": _call(list_configs, service.project)}
+        hit = service.memo.get(("config",))
+        if hit is not None:
+            return _json(hit.body)
+        inputs = listing_inputs(service.project)
+        rendered = _render({"sources": _call(list_configs, service.project)})
+        service.memo.put(("config",), Answer(rendered, inputs, {}))
+        return _json(rendered)
 
     @app.get(f"{API}/config/{{name}}", tags=["configs"])
     def get_saved(name: str, request: Request, who: Reader) -> dict[str, Any]:
@@ -392,6 +419,23 @@ def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except Exception as exc:
         raise from_exception(exc) from None
+
+
+def _render(payload: Any) -> bytes:
+    """JSON exactly as FastAPI's JSONResponse renders it, once, for answers that are kept and sent again."""
+    return bytes(JSONResponse(jsonable_encoder(payload)).body)
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def _fingerprint(payload: Mapping[str, Any]) -> str:
+    """A memo key for a request body; a digest, so an ad-hoc password is not kept as it was sent."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
 def _label(body: SourceRequest) -> str:

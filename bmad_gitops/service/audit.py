@@ -1,12 +1,15 @@
 """The audit log: one JSON line per data access or refusal, flushed per line, rotated by size.
 
 Lines carry the key's name, never the key, and never request bodies: a password sent for a one-off call cannot
-reach this file.
+reach this file. Every server process of one service appends to the same file: each line is one O_APPEND write,
+and the size check, rotation and write happen under an exclusive `flock` on a lock file beside it, so two
+processes never rotate at once and no line lands in a file that was just renamed away.
 """
 
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import os
 import threading
@@ -21,6 +24,7 @@ class AuditLog:
         self.backups = backups
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock_fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
     def record(
         self,
@@ -47,12 +51,16 @@ class AuditLog:
         }
         text = json.dumps(line, sort_keys=True) + "\n"
         with self._lock:
-            self._rotate_if_full(len(text))
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                os.write(fd, text.encode("utf-8"))  # one write per line: lines never interleave
+                self._rotate_if_full(len(text))
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+                try:
+                    os.write(fd, text.encode("utf-8"))  # one write per line: lines never interleave
+                finally:
+                    os.close(fd)
             finally:
-                os.close(fd)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _rotate_if_full(self, incoming: int) -> None:
         try:

@@ -38,7 +38,16 @@ _KEYS_FILE = click.option(
     "--git-branch", is_flag=True, help="Commit config writes on bmad-gitops/<name> instead of the working tree."
 )
 @_KEYS_FILE
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32), help="Connector worker processes.")
+@click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 32),
+    help="HTTP server processes sharing the port (one per core serves the most requests).",
+)
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1, 32), help="Connector worker processes in all."
+)
 @click.option(
     "--timeout",
     "timeout_s",
@@ -57,6 +66,7 @@ def serve(
     port: int,
     git_branch: bool,
     keys_file: str | None,
+    processes: int,
     workers: int,
     timeout_s: float,
     max_upload_mib: int,
@@ -64,9 +74,7 @@ def serve(
     cors: tuple[str, ...],
 ) -> None:
     """Run the HTTP service for BMad agents (FastAPI + uvicorn)."""
-    import uvicorn
-
-    from .app import create_app
+    from . import serving
     from .settings import MIB, ServiceSettings
 
     root = _root()
@@ -97,7 +105,7 @@ def serve(
     if not settings.keys_path(root).is_file():
         raise UsageError("no API keys yet", "create one with `bmad-gitops keys create --name agent --scopes data_read`")
     click.echo(f"bmad-gitops service on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
-    uvicorn.run(create_app(root, settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+    serving.run(root, settings, int(str(pick("processes", processes, "processes"))))
 
 
 def _from_project(root: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..checks.names import NAME
 from ..errors import BmadGitopsError, ConfigError, UsageError
 from ..project import Project
 from .adhoc import DefinitionInvalid, check_definition, check_text, diagnostic_json, refuse_private_paths
+from .memo import Inputs
 from .settings import service_dir
 
 
@@ -49,6 +50,14 @@ def list_configs(project: Project) -> list[dict[str, Any]]:
     """Name, path, type, connector and description of each definition; a file is parsed again only when its
     inode, size or mtime changed (a listing of 50 sources would otherwise parse 50 files per request)."""
     return [_summary(project, path) for path in project.definition_files()]
+
+
+def listing_inputs(project: Project) -> Inputs:
+    """What `list_configs` depends on, stamped before it reads: every folder of definitions and every file."""
+    import os
+
+    folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
+    return Inputs.of([*folders, *(str(p) for p in project.definition_files())])
 
 
 def _summary(project: Project, path: Path) -> dict[str, Any]:

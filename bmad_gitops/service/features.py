@@ -7,6 +7,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..project import CONFIG_FILE
+from .memo import Inputs
 
 # name -> (default, what it turns on)
 FEATURES: dict[str, tuple[bool, str]] = {
@@ -19,17 +20,27 @@ def _known(name: str) -> None:
         raise UsageError(f"unknown feature '{name}'", f"known: {', '.join(sorted(FEATURES))}")
 
 
+_READ: dict[Path, tuple[Inputs, dict[str, bool]]] = {}
+
+
 def feature_states(root: Path) -> dict[str, bool]:
-    """Every known flag with its value: the file's when set, else the default."""
+    """Every known flag with its value: the file's when set, else the default. The file is parsed again only
+    when it changed (a stat per request instead of a YAML parse)."""
     from ..load import Document, read_document
 
     path = root / CONFIG_FILE
+    inputs = Inputs.of([str(path)])
+    known = _READ.get(path)
+    if known is not None and known[0] == inputs and inputs.stamps[0] is not None:
+        return dict(known[1])
     written: dict[str, Any] = {}
     if path.is_file():
         loaded = read_document(path, CONFIG_FILE)
         if isinstance(loaded, Document) and isinstance(loaded.data.get("features"), dict):
             written = loaded.data["features"]
-    return {name: bool(written.get(name, default)) for name, (default, _) in sorted(FEATURES.items())}
+    states = {name: bool(written.get(name, default)) for name, (default, _) in sorted(FEATURES.items())}
+    _READ[path] = (inputs, states)
+    return dict(states)
 
 
 def enabled(root: Path, name: str) -> bool:

@@ -15,6 +15,7 @@ from ..checks.names import NAME
 from ..errors import BmadGitopsError, ConfigError
 from ..project import Project
 from ..resolve import ResolvedSource
+from .memo import Inputs
 
 
 class StreamNotFound(ConfigError):
@@ -27,7 +28,20 @@ def _project(root: str) -> Project:
     return open_project(Path(root))
 
 
-def resolve_request(project: Project, env: Mapping[str, str], request: Mapping[str, Any]) -> ResolvedSource:
+def request_inputs(project: Project, request: Mapping[str, Any]) -> Inputs:
+    """The files a request's resolved source depends on, stamped now (before they are read): the saved
+    definition, every folder of definitions (a folder's mtime moves on add, remove, rename), .env and the stories
+    folder. A saved source that does not exist yet depends on its would-be path."""
+    import os
+
+    folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
+    named = [str(project.sources_dir / f"{request['source']}.yaml")] if request.get("source") else []
+    return Inputs.of([*named, *folders, str(project.root / ".env"), str(project.stories_dir)])
+
+
+def resolve_request(
+    project: Project, env: Mapping[str, str], request: Mapping[str, Any], inputs: Inputs | None = None
+) -> ResolvedSource:
     """A saved source by name (the server's environment fills its `${VAR}`s), or an ad-hoc config."""
     from ..engine import Context, resolve_source
     from ..resolve import load_env
@@ -37,7 +51,8 @@ def resolve_request(project: Project, env: Mapping[str, str], request: Mapping[s
         name = str(request["source"])
         path = project.sources_dir / f"{name}.yaml"
         if NAME.match(name) and path.is_file():
-            key = _inputs_stamp(project, path, env)
+            inputs = inputs or request_inputs(project, request)
+            key = (inputs.stamps, hash(frozenset(env.items())))
             known = _RESOLVED.get((name, key))
             if known is None:
                 known = _resolve_one(project, load_env(project.root, env), name, path)
@@ -47,32 +62,16 @@ def resolve_request(project: Project, env: Mapping[str, str], request: Mapping[s
     return resolve_adhoc(project, str(request.get("connector_type") or ""), request.get("config") or {})
 
 
-# Resolved saved sources by what their validity and values depend on (see _inputs_stamp): a repeated read of an
+# Resolved saved sources by what their validity and values depend on (see request_inputs): a repeated read of an
 # unchanged source skips validate's walk of every definition. Per process; bounded by sources x edits.
 _RESOLVED: dict[tuple[str, tuple[object, ...]], ResolvedSource] = {}
 
 
-def _inputs_stamp(project: Project, path: Path, env: Mapping[str, str]) -> tuple[object, ...]:
-    """Changes whenever the file, the set of definitions (a folder's mtime moves on add, remove, rename), .env,
-    the stories folder or the environment changes."""
+def _with_data_files(inputs: Inputs, resolved: ResolvedSource, root: Path) -> Inputs:
+    """`inputs` plus the source's local data files, stamped before the cache keys hash their contents."""
+    from ..discovery import local_files
 
-    def stamp(target: Path | None) -> tuple[int, int, int] | None:
-        try:
-            info = target.stat() if target is not None else None
-        except OSError:
-            return None
-        return (info.st_ino, info.st_size, info.st_mtime_ns) if info is not None else None
-
-    import os
-
-    folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
-    return (
-        stamp(path),
-        tuple(stamp(Path(f)) for f in folders),
-        stamp(project.root / ".env"),
-        stamp(project.stories_dir),
-        hash(frozenset(env.items())),
-    )
+    return inputs + Inputs.of(str(p) for p in local_files(resolved, root))
 
 
 def _resolve_one(project: Project, env: Mapping[str, str], name: str, path: Path) -> ResolvedSource:
@@ -110,11 +109,14 @@ def discover_request(root: str, env: Mapping[str, str], request: Mapping[str, An
     from ..connectors.registry import entry
 
     project = _project(root)
-    resolved = resolve_request(project, env, request)
+    inputs = request_inputs(project, request)
+    resolved = resolve_request(project, env, request, inputs)
+    inputs = _with_data_files(inputs, resolved, project.root)
     catalog = _catalog(resolved, project.root, cache_only)
     if catalog is None:
         return None
     return {
+        "inputs": inputs,
         "source": request.get("source"),
         "connector": resolved.connector,
         "version": entry(resolved.connector).version(),
@@ -133,15 +135,18 @@ def read_request(
     from .samples import cached_sample, sample_path, store_sample
 
     project = _project(root)
-    resolved = resolve_request(project, env, request)
+    inputs = request_inputs(project, request)
+    resolved = resolve_request(project, env, request, inputs)
+    declared = {str(s.get("name")): tuple(s.get("sensitive") or ()) for s in resolved.definition.data.get("streams") or []}
+    if entry(resolved.connector).remote:
+        return None if cache_only else _read_live(resolved, project.root, request, stream, limit, declared.get(stream, ()))
+    inputs = _with_data_files(inputs, resolved, project.root)
     catalog = _catalog(resolved, project.root, cache_only)
     if catalog is None:
         return None
     found = next((s for s in catalog.streams if s.name == stream), None)
     if found is None:
-        known = ", ".join(s.name for s in catalog.streams) or "none"
-        raise StreamNotFound(f"no stream '{stream}'", f"streams: {known}")
-    declared = {str(s.get("name")): tuple(s.get("sensitive") or ()) for s in resolved.definition.data.get("streams") or []}
+        raise _not_found(stream, catalog)
     path = sample_path(resolved, project.root, stream, limit)
     records = cached_sample(path)
     cached = records is not None
@@ -152,12 +157,48 @@ def read_request(
             records = entry(resolved.connector).backend().read(connector_config(resolved, project.root), stream, limit)
         store_sample(path, records, project.root)
     return {
+        "inputs": inputs,
         "source": request.get("source"),
         "stream": stream,
         "records": records[:limit],
         "sensitive": sorted(sensitive_columns(found, declared.get(stream, ()))),
         "cached": cached,
     }
+
+
+def _read_live(
+    resolved: ResolvedSource, root: Path, request: Mapping[str, Any], stream: str, limit: int, declared: tuple[str, ...]
+) -> dict[str, Any]:
+    """A remote source's rows, read straight away: no discovery first (for a database it would cost more than the
+    read). Columns to mask are judged from the rows' own column names, which are never older than the table. Only
+    when the read fails is the catalog asked whether the stream exists at all, for a clearer error."""
+    from ..connectors.registry import entry
+    from ..discovery import connector_config, discover_source
+    from ..errors import ConnectorError
+    from ..extraction import sensitive_names
+    from ..resolve import secrets_hidden
+
+    with secrets_hidden(resolved.config):
+        try:
+            records = entry(resolved.connector).backend().read(connector_config(resolved, root), stream, limit)
+        except ConnectorError:
+            catalog = discover_source(resolved, root)
+            if all(s.name != stream for s in catalog.streams):
+                raise _not_found(stream, catalog) from None
+            raise
+    columns = {name for record in records for name in record}
+    return {
+        "source": request.get("source"),
+        "stream": stream,
+        "records": records[:limit],
+        "sensitive": sorted(set(declared) | sensitive_names(columns)),
+        "cached": False,
+    }
+
+
+def _not_found(stream: str, catalog: Any) -> StreamNotFound:
+    known = ", ".join(s.name for s in catalog.streams) or "none"
+    return StreamNotFound(f"no stream '{stream}'", f"streams: {known}")
 
 
 def database_request(root: str, database_type: str, connection: Mapping[str, Any]) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def test_audit_log_rotates_by_size(tmp_path: Path) -> None:
     for _ in range(60):
         log.record(key="k", client="127.0.0.1", endpoint="GET /x", outcome="ok", status=200)
     files = sorted(p.name for p in tmp_path.iterdir())
-    assert files == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2"]
+    assert files == ["audit.jsonl", "audit.jsonl.1", "audit.jsonl.2", "audit.jsonl.lock"]  # the lock rotation is taken under
     for path in tmp_path.iterdir():
         assert path.stat().st_size <= 2000
         assert all(json.loads(line)["key"] == "k" for line in path.read_text().splitlines())
