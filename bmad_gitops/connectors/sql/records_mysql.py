@@ -52,14 +52,18 @@ def _bits(value: Any) -> Any:
     return values.base64_text(value) if isinstance(value, bytes) else plain(value)
 
 
-def _temporal(encode: Callable[[Any], str]) -> Encoder:
-    # A zero date ('0000-00-00', '2024-00-00 00:00:00') is not a date: PyMySQL hands it over as a string.
-    return lambda v: None if isinstance(v, str) else encode(v)
+# A zero date ('0000-00-00', '2024-00-00 00:00:00') is not a date: PyMySQL hands it over as a string. One call
+# per value, no wrappers: these run for every row of a sample.
+def _timestamp(value: Any) -> Any:
+    return None if isinstance(value, str) else values.datetime_text(value, with_timezone=True)
 
 
-_TIMESTAMP_TZ = _temporal(lambda v: values.datetime_text(v, with_timezone=True))
-_DATETIME_NO_TZ = _temporal(lambda v: values.datetime_text(v, with_timezone=False))
-_DATE_ONLY = _temporal(values.date_text)
+def _datetime(value: Any) -> Any:
+    return None if isinstance(value, str) else values.datetime_text(value, with_timezone=False)
+
+
+def _date(value: Any) -> Any:
+    return None if isinstance(value, str) else values.date_text(value)
 
 
 # Integer and float field types (tiny, short, long, float, double, longlong, int24, year): PyMySQL's values are
@@ -67,6 +71,7 @@ _DATE_ONLY = _temporal(values.date_text)
 _NATIVE = frozenset({1, 2, 3, 4, 5, 8, 9, 13})
 # varchar, json, enum, set, tiny/medium/long blob, blob, var_string, string
 _TEXT = frozenset({15, 245, 247, 248, 249, 250, 251, 252, 253, 254})
+_DECIMAL = frozenset({0, 246})  # decimal, newdecimal: PyMySQL's Decimal
 
 
 def _encoder(type_code: int, length: int | None) -> Encoder | None:
@@ -77,14 +82,16 @@ def _encoder(type_code: int, length: int | None) -> Encoder | None:
     if type_code == _BIT:
         return _boolean if length == 1 else _bits
     if type_code == _TIMESTAMP:
-        return _TIMESTAMP_TZ
+        return _timestamp
     if type_code == _DATETIME:
-        return _DATETIME_NO_TZ
+        return _datetime
     if type_code == _DATE:
-        return _DATE_ONLY
+        return _date
     if type_code in _TEXT:
         return _text
-    return plain  # decimals, TIME durations, geometry
+    if type_code in _DECIMAL:
+        return values.number
+    return plain  # TIME durations, geometry
 
 
 def column_encoders(description: Sequence[Any]) -> list[Encoder | None]:

@@ -110,7 +110,9 @@ def date_text(value: dt.date) -> str:
 
 
 def datetime_text(value: dt.datetime, *, with_timezone: bool) -> str:
-    text = value.replace(tzinfo=None).isoformat(timespec="microseconds")
+    if value.tzinfo is not None:  # drivers hand over naive values; never print an offset
+        value = value.replace(tzinfo=None)
+    text = value.isoformat(timespec="microseconds")
     return text + "Z" if with_timezone else text
 
 
