@@ -7,19 +7,23 @@ a few milliseconds and one of a hundred.
 An entry is valid while every file it names has the (inode, size, mtime_ns) it had *before* the answer was built,
 the test git's index uses; a file that appears or vanishes is a change too, and so is a new file in a named folder
 (the folder's mtime moves). Stamps are taken before the work, so a change made while an answer is being built
-makes that answer stale at once instead of hiding the change.
+makes that answer stale at once instead of hiding the change. And as git does for its index, an answer is not
+kept while any of its files changed in the last `RACY_NS`: file times come from a coarse clock, so two same-size
+writes within one tick leave the same stamp, and only a file that has since settled can be judged by its stamp.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 Stamp = tuple[int, int, int] | None
+RACY_NS = 100_000_000  # well above the kernel's timestamp tick (1-10 ms)
 
 
 def stamp(path: str) -> Stamp:
@@ -47,6 +51,10 @@ class Inputs:
 
     def unchanged(self) -> bool:
         return all(stamp(p) == s for p, s in zip(self.paths, self.stamps, strict=True))
+
+    def settled(self, now_ns: int) -> bool:
+        """Whether every file was last changed long enough before `now_ns` for its stamp to be trusted."""
+        return all(s is None or now_ns - s[2] > RACY_NS for s in self.stamps)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class AnswerMemo:
         return found
 
     def put(self, key: Hashable, answer: Answer) -> None:
+        """Keep `answer`, unless one of its files changed too recently to be judged by its stamp later."""
+        if not answer.inputs.settled(time.time_ns()):
+            return
         with self._lock:
             self._entries[key] = answer
             self._entries.move_to_end(key)

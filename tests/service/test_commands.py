@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,4 +64,42 @@ def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)
+    assert key not in err
+
+
+def test_serve_with_several_processes_shares_one_rate_limit_and_one_audit_log(tmp_path: Path) -> None:
+    """`serve --processes 2`: two server processes on one port; new connections land on either, and they spend
+    one budget per key (the rate limit) and append to one audit log, line by line."""
+    root = make_project(tmp_path / "p")
+    runner = CliRunner()
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        key = runner.invoke(keys, ["create", "--name", "demo", "--scopes", "data_read"]).stdout.strip().splitlines()[0]
+    finally:
+        os.chdir(cwd)
+    port = free_port()
+    code = "from bmad_gitops.service.commands import serve; serve()"
+    command = [sys.executable, "-c", code, "--port", str(port), "--processes", "2", "--rate", "20"]
+    server = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/api/v1/data-sources/connectors"
+    try:
+        for _ in range(400):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        statuses = []
+        for _ in range(40):  # a new connection each time: the kernel hands them to either process
+            with httpx.Client(headers={"X-API-Key": key}, timeout=10) as client:
+                statuses.append(client.get(url).status_code)
+        # a burst of 20, plus at most one token refilled (20 a minute) while the 40 requests run
+        assert 20 <= statuses.count(200) <= 21 and statuses.count(429) == 40 - statuses.count(200), statuses
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=30)
+    assert err.count("Started server process") == 2, err
+    lines = (root / ".bmad-gitops" / "service" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["status"] for line in lines) == sorted(statuses)
     assert key not in err
