@@ -2,8 +2,9 @@
 
 Lines carry the key's name, never the key, and never request bodies: a password sent for a one-off call cannot
 reach this file. Every server process of one service appends to the same file: each line is one O_APPEND write,
-and the size check, rotation and write happen under an exclusive `flock` on a lock file beside it, so two
-processes never rotate at once and no line lands in a file that was just renamed away.
+which never interleaves with another. Rotation happens under an exclusive `flock` on a lock file beside the log,
+with the size checked again once the lock is held, so two processes never rotate the same file twice; a line
+written by a process that opened the file just before another renamed it lands in the newest backup, not lost.
 """
 
 from __future__ import annotations
@@ -51,24 +52,26 @@ class AuditLog:
         }
         text = json.dumps(line, sort_keys=True) + "\n"
         with self._lock:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                self._rotate_if_full(len(text))
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            if self._full(len(text)):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
                 try:
-                    os.write(fd, text.encode("utf-8"))  # one write per line: lines never interleave
+                    if self._full(len(text)):  # another process may have rotated meanwhile
+                        self._rotate()
                 finally:
-                    os.close(fd)
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, text.encode("utf-8"))  # one write per line: lines never interleave
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(fd)
 
-    def _rotate_if_full(self, incoming: int) -> None:
+    def _full(self, incoming: int) -> bool:
         try:
-            size = self.path.stat().st_size
+            return self.path.stat().st_size + incoming > self.max_bytes
         except FileNotFoundError:
-            return
-        if size + incoming <= self.max_bytes:
-            return
+            return False
+
+    def _rotate(self) -> None:
         for index in range(self.backups - 1, 0, -1):
             older = self.path.with_name(f"{self.path.name}.{index}")
             if older.exists():

@@ -63,8 +63,9 @@ class KeyStore:
         self.path = path
         self.clock = clock
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._keys: list[dict[str, Any]] = []
+        self._accepted: dict[bytes, tuple[tuple[int, int, int] | None, Caller, datetime.datetime | None]] = {}
 
     # ── reading ──
     def _load(self) -> list[dict[str, Any]]:
@@ -73,8 +74,9 @@ class KeyStore:
         except FileNotFoundError:
             self._stamp, self._keys = None, []
             return self._keys
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if stamp != self._stamp:
+            self._accepted.clear()
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 keys = data["keys"]
@@ -90,10 +92,29 @@ class KeyStore:
             return [dict(k) for k in self._load()]
 
     def authenticate(self, presented: str) -> Caller | None:
-        """The caller a presented key belongs to, or None (unknown, revoked or expired)."""
+        """The caller a presented key belongs to, or None (unknown, revoked or expired).
+
+        A key accepted once is remembered by its SHA-256 (never in clear) with the keys file's stamp and the time
+        its record stops being valid, so the next request with it costs one hash and a stat; a changed keys file
+        (revoke, rotate) forgets every remembered key at once. Unknown keys are never remembered."""
         now = self.clock()
+        remembered = hashlib.sha256(presented.encode("utf-8")).digest()
         with self._lock:
             keys = self._load()
+            stamp = self._stamp
+            known = self._accepted.get(remembered)
+        if known is not None and known[0] == stamp and stamp is not None and (known[2] is None or known[2] > now):
+            return known[1]
+        found = self._match(keys, presented, now)
+        if found is not None:
+            with self._lock:
+                if self._stamp != stamp:
+                    self._accepted.clear()
+                elif len(self._accepted) < 1024:
+                    self._accepted[remembered] = (stamp, found, _valid_until(keys, found.name, presented))
+        return found
+
+    def _match(self, keys: list[dict[str, Any]], presented: str, now: datetime.datetime) -> Caller | None:
         found: Caller | None = None
         for record in keys:  # every record is compared, so the time does not depend on which one matches
             hashes = [(record["salt"], record["hash"], None), *((p["salt"], p["hash"], p["until"]) for p in record.get("previous", []))]
@@ -155,6 +176,15 @@ class KeyStore:
             record.update(fresh)
             self._save(keys)
         return key
+
+
+def _valid_until(keys: list[dict[str, Any]], name: str, presented: str) -> datetime.datetime | None:
+    """When the accepted key stops being valid: its record's expiry, or the grace period's end for an old key."""
+    record = _named(keys, name)
+    ends = [datetime.datetime.fromisoformat(record["expires"])] if record.get("expires") else []
+    if not hmac.compare_digest(_hash(record["salt"], presented), record["hash"]):
+        ends += [datetime.datetime.fromisoformat(p["until"]) for p in record.get("previous", []) if hmac.compare_digest(_hash(p["salt"], presented), p["hash"])]
+    return min(ends) if ends else None
 
 
 def _usable(record: dict[str, Any], now: datetime.datetime) -> bool:

@@ -83,15 +83,40 @@ class RateLimiter:
 
     def retry_after(self, key: str) -> int | None:
         """None when the request may go ahead (and spends a token), else whole seconds to wait."""
+        with self._lock, self._exclusive():
+            return self._spend(key)
+
+    async def retry_after_async(self, key: str) -> int | None:
+        """`retry_after` for the event loop: it never blocks on the lock. Another process holds it for microseconds,
+        unless the scheduler pauses that process mid-update; then this loop goes on serving while it waits."""
+        import asyncio
+
+        attempt = 0
+        while True:
+            if self._lock.acquire(blocking=False):
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    try:
+                        return self._spend(key)
+                    finally:
+                        fcntl.flock(self._fd, fcntl.LOCK_UN)
+                finally:
+                    self._lock.release()
+            attempt += 1
+            await asyncio.sleep(0 if attempt < 8 else 0.0005)
+
+    def _spend(self, key: str) -> int | None:
         digest = hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
         capacity, rate = float(self.per_minute), self.per_minute / 60.0
-        with self._lock, self._exclusive():
-            now = self.clock()
-            offset, tokens, updated = self._slot(digest)
-            fresh = tokens is None or updated > now  # a new bucket, or one left by an earlier boot's clock
-            tokens = capacity if fresh or tokens is None else min(capacity, tokens + (now - updated) * rate)
-            allowed = tokens >= 1.0
-            self._SLOT.pack_into(self._map, offset, digest, tokens - 1.0 if allowed else tokens, now)
+        now = self.clock()
+        offset, tokens, updated = self._slot(digest)
+        fresh = tokens is None or updated > now  # a new bucket, or one left by an earlier boot's clock
+        tokens = capacity if fresh or tokens is None else min(capacity, tokens + (now - updated) * rate)
+        allowed = tokens >= 1.0
+        self._SLOT.pack_into(self._map, offset, digest, tokens - 1.0 if allowed else tokens, now)
         return None if allowed else max(1, math.ceil((1.0 - tokens) / rate))
 
     def _slot(self, digest: bytes) -> tuple[int, float | None, float]:
