@@ -3,10 +3,13 @@ neither may pull in SQLAlchemy, a driver, ruamel.yaml or (for config) pydantic."
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
 import pytest
+
+from bmad_gitops.connectors.sql.backend import importing_without_collector
 
 HEAVY = ("sqlalchemy", "psycopg", "pymysql", "ruamel.yaml", "pydantic")
 
@@ -23,3 +26,18 @@ def test_light_imports(modules: str, allowed: tuple[str, ...]) -> None:
     code = f"import sys, {modules}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out == f"{sorted(allowed)}\n"
+
+
+def test_heavy_imports_pause_the_collector_and_restore_it() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), importing_without_collector():
+        assert not gc.isenabled()
+        raise RuntimeError("an import failed")
+    assert gc.isenabled()
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        with importing_without_collector():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -5,7 +5,10 @@ Satisfies connectors.base.Backend and StatisticsBackend. Every failure is a one-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import gc
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .connection import create_database_engine
@@ -17,7 +20,6 @@ if TYPE_CHECKING:  # pydantic models: imported by the modules that build them, w
 
 T = TypeVar("T")
 _DRIVER = {"source-postgres": "psycopg", MYSQL: "PyMySQL"}
-_frozen = False
 
 
 class SqlBackend:
@@ -34,13 +36,13 @@ class SqlBackend:
         return f"native-sqlalchemy-{metadata.version('SQLAlchemy')}+{driver.lower()}-{metadata.version(driver)}"
 
     def check(self, config: Mapping[str, Any]) -> None:
-        from .probe import check_source
-
+        with importing_without_collector():
+            from .probe import check_source
         self._with_engine(config, check_source)
 
     def discover(self, config: Mapping[str, Any]) -> Catalog:
-        from .reflect import discover_catalog
-
+        with importing_without_collector():
+            from .reflect import discover_catalog
         return self._with_engine(config, discover_catalog)
 
     def read(
@@ -51,16 +53,16 @@ class SqlBackend:
         return read_records(connection_settings(self.connector, config), stream, limit, columns)
 
     def statistics(self, config: Mapping[str, Any]) -> dict[str, TableStatistics]:
-        from .statistics import table_statistics
-
+        with importing_without_collector():
+            from .statistics import table_statistics
         return self._with_engine(config, table_statistics)
 
     def _with_engine(self, config: Mapping[str, Any], job: Callable[[Any, ConnectionSettings], T]) -> T:
         from sqlalchemy.exc import DBAPIError
 
         settings = connection_settings(self.connector, config)
-        engine = create_database_engine(settings)
-        freeze_imported_objects()
+        with importing_without_collector():  # the dialect and the driver
+            engine = create_database_engine(settings)
         try:
             return job(engine, settings)
         except (DBAPIError, OSError) as exc:
@@ -69,18 +71,24 @@ class SqlBackend:
             engine.dispose()
 
 
-def freeze_imported_objects() -> None:
-    """Once per process, when SQLAlchemy, its dialect, the driver and pydantic are imported: gc.freeze().
+@contextlib.contextmanager
+def importing_without_collector() -> Iterator[None]:
+    """Import SQLAlchemy, a dialect, a driver or pydantic with the cyclic garbage collector paused, then gc.freeze()
+    what exists, when the block imported anything new.
 
-    Those imports leave ~70,000 objects that the collector tracks (classes, functions, caches), and they live until
-    the process ends. A full collection walks them all (25 ms on a 2-core machine) and the interpreter runs such
-    collections at exit: a quarter of a whole `discover` process. Frozen, they are skipped by every collection,
-    which still sees everything allocated later. The price: garbage cycles that exist at this moment are never
-    freed, once (there are a handful, from the imports themselves).
+    Those imports create ~70,000 objects that the collector tracks (classes, functions, caches), and they live as
+    long as the process. A full collection walks them all, ~25 ms on a 2-core machine: such collections ran while
+    importing and twice more at interpreter exit, a third of a whole `discover` process. Frozen, every later
+    collection skips them and still sees everything allocated afterwards. The price is bounded and paid once per
+    new set of modules: cycles that are already garbage when the block ends (a few, from the imports) stay.
     """
-    global _frozen
-    if not _frozen:
-        import gc
-
-        gc.freeze()
-        _frozen = True
+    modules = len(sys.modules)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if len(sys.modules) > modules:
+            gc.freeze()
+        if enabled:
+            gc.enable()
