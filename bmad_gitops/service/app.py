@@ -24,6 +24,7 @@ from .. import __version__
 from ..engine import open_project
 from ..project import Project
 from . import features, jobs
+from . import responses as R
 from .audit import AuditLog
 from .auth import Caller, KeyStore
 from .errors_http import ApiError, from_exception, from_job_error
@@ -252,13 +253,13 @@ def create_app(root: Path, settings: ServiceSettings) -> FastAPI:
 
 def _routes(app: FastAPI, service: Service) -> None:
 
-    @app.get("/health", tags=["service"])
+    @app.get("/health", tags=["service"], response_model=R.Health)
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     listed: dict[str, Any] = {}
 
-    @app.get(f"{API}/connectors", tags=["sources"], response_model=dict[str, Any])
+    @app.get(f"{API}/connectors", tags=["sources"], response_model=R.Connectors, responses=R.FAILURES)
     async def list_connectors(request: Request, who: Reader) -> Response:
         # Installed versions come from package metadata (about 4 ms a call); they change only when a connector
         # is installed, so a 10 s old answer is fresh enough and keeps this endpoint off the CPU.
@@ -276,7 +277,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             listed["at"] = time.monotonic()
         return _json(listed["body"])
 
-    @app.post(f"{API}/discover", tags=["sources"], response_model=dict[str, Any])
+    @app.post(f"{API}/discover", tags=["sources"], response_model=R.Discovered, responses=R.FAILURES)
     async def discover(body: SourceRequest, request: Request, who: Reader) -> Response:
         _note(request, source=_label(body))
         service.require_feature()
@@ -295,7 +296,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             service.memo.put(key, Answer(rendered, inputs, {}))
         return _json(rendered)
 
-    @app.post(f"{API}/read", tags=["sources"], response_model=dict[str, Any])
+    @app.post(f"{API}/read", tags=["sources"], response_model=R.Records, responses=R.FAILURES)
     async def read_records(body: ReadRequest, request: Request, who: Reader) -> Response:
         _note(request, source=_label(body), stream=body.stream_name)
         service.require_feature()
@@ -326,7 +327,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             service.memo.put(key, Answer(rendered, inputs, {"rows": len(records)}))
         return _json(rendered)
 
-    @app.post(f"{API}/upload", tags=["sources"])
+    @app.post(f"{API}/upload", tags=["sources"], response_model=R.Uploaded, responses=R.FAILURES)
     async def upload(request: Request, who: Writer, file: Annotated[UploadFile, File()], name: Annotated[str | None, Form()] = None,
         suggest: Annotated[bool, Form(description="Discover the file and suggest a definition (starts a connector)")] = True,
     ) -> dict[str, Any]:
@@ -358,7 +359,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             )
         return answer
 
-    @app.post(f"{API}/database", tags=["sources"])
+    @app.post(f"{API}/database", tags=["sources"], response_model=R.DatabaseTested, responses=R.FAILURES)
     async def database(body: DatabaseRequest, request: Request, who: Writer) -> dict[str, Any]:
         _note(request, source=f"adhoc:{body.database_type}")
         service.require_feature()
@@ -366,7 +367,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         _note(request, rows=len(result["tables"]))
         return dict(result)
 
-    @app.get(f"{API}/config", tags=["configs"], response_model=dict[str, Any])
+    @app.get(f"{API}/config", tags=["configs"], response_model=R.SavedList, responses=R.FAILURES)
     async def list_saved(request: Request, who: Reader) -> Response:
         # A stat per file and folder: cheaper than a hop to the thread pool, and than rendering 50 summaries.
         from .configs import list_configs, listing_inputs
@@ -379,14 +380,14 @@ def _routes(app: FastAPI, service: Service) -> None:
         service.memo.put(("config",), Answer(rendered, inputs, {}))
         return _json(rendered)
 
-    @app.get(f"{API}/config/{{name}}", tags=["configs"])
+    @app.get(f"{API}/config/{{name}}", tags=["configs"], response_model=R.SavedDefinition, responses=R.FAILURES)
     def get_saved(name: str, request: Request, who: Reader) -> dict[str, Any]:
         from .configs import read_config
 
         _note(request, source=name)
         return dict(_call(read_config, service.project, name))
 
-    @app.post(f"{API}/config", tags=["configs"])
+    @app.post(f"{API}/config", tags=["configs"], response_model=R.Written, status_code=201, responses={**R.FAILURES, 200: {"model": R.Written, "description": "Updated"}})
     def save_saved(body: SaveRequest, request: Request, who: Writer) -> JSONResponse:
         from .configs import save_config
 
@@ -394,21 +395,21 @@ def _routes(app: FastAPI, service: Service) -> None:
         saved = _call(save_config, service.project, body.name, body.configuration, git_branch=service.settings.git_branch)
         return JSONResponse(saved.__dict__, status_code=201 if saved.created else 200)
 
-    @app.delete(f"{API}/config/{{name}}", tags=["configs"])
+    @app.delete(f"{API}/config/{{name}}", tags=["configs"], response_model=R.Written, responses=R.FAILURES)
     def delete_saved(name: str, request: Request, who: Writer) -> dict[str, Any]:
         from .configs import delete_config
 
         _note(request, source=name)
         return dict(_call(delete_config, service.project, name, git_branch=service.settings.git_branch).__dict__)
 
-    @app.get(f"{API}/plan", tags=["plan"])
+    @app.get(f"{API}/plan", tags=["plan"], responses=R.FAILURES)
     async def get_plan(request: Request, who: Reader, refresh: bool = True) -> dict[str, Any]:
         if not refresh:
             return dict(await service.in_thread(jobs.plan_request, service.root, service.settings.env, False))
         service.require_feature()
         return dict(await service.in_worker(jobs.plan_request, service.root, service.settings.env, True))
 
-    @app.get(f"{API}/lineage/{{name}}", tags=["plan"])
+    @app.get(f"{API}/lineage/{{name}}", tags=["plan"], response_model=R.Lineage, responses=R.FAILURES)
     def get_lineage(name: str, request: Request, who: Reader) -> dict[str, Any]:
         from .configs import definition_path
 

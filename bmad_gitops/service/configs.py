@@ -77,13 +77,18 @@ def _summary(project: Project, path: Path) -> dict[str, Any]:
     summary = {
         "name": source_name(path),
         "path": project.display(path),
-        "type": data.get("type"),
-        "connector": data.get("connector"),
-        "description": data.get("description"),
+        "type": _text(data.get("type")),
+        "connector": _text(data.get("connector")),
+        "description": _text(data.get("description")),
         "readable": isinstance(loaded, Document),
     }
     _SUMMARIES[path] = (stamp, summary)
     return dict(summary)
+
+
+def _text(value: object) -> str | None:
+    """A summary field as text whatever the file holds (validate reports a wrong type; the listing still lists)."""
+    return None if value is None else value if isinstance(value, str) else str(value)
 
 
 def read_config(project: Project, name: str) -> dict[str, Any]:
