@@ -67,6 +67,12 @@ class Service:
     """What the routes share: the project, settings, keys, audit log, rate limiter and worker slots."""
 
     def __init__(self, project: Project, settings: ServiceSettings) -> None:
+        from ..atomic import inside
+        from ..errors import ProjectError
+
+        for path in (settings.keys_path(project.root), settings.audit_path(project.root)):
+            if not inside(path, project.root):  # the service writes both (rotation, the audit): never outside
+                raise ProjectError(f"{path} lies outside the project root {project.root}", "keep the service's files inside the project")
         self.project = project
         self.settings = settings
         self.keys = KeyStore(settings.keys_path(project.root))

@@ -23,7 +23,20 @@ def _keystore(keys_file: str | None) -> object:
     from .settings import ServiceSettings
 
     root = _root()
-    return KeyStore(ServiceSettings(keys_file=Path(keys_file) if keys_file else None).keys_path(root))
+    return KeyStore(_walled(root, ServiceSettings(keys_file=Path(keys_file) if keys_file else None).keys_path(root)))
+
+
+def _walled(root: Path, keys_path: Path) -> Path:
+    """The keys file, refused when it (or a link on the way) lies outside the project root: keys are written
+    there, and the tool writes nothing outside the root. `.bmad-gitops/` keeps it inside and out of git."""
+    from ..atomic import inside
+
+    if not inside(keys_path, root):
+        raise UsageError(
+            f"keys file {keys_path} lies outside the project root {root}",
+            "keep it inside the project (the default .bmad-gitops/service/keys.json is git-ignored)",
+        )
+    return keys_path
 
 
 _KEYS_FILE = click.option(
@@ -89,6 +102,8 @@ def serve(
     keys_path = (
         Path(keys_file).resolve() if keys_file else root / str(given["keys_file"]) if "keys_file" in given else None
     )
+    if keys_path is not None:
+        _walled(root, keys_path)
     settings = ServiceSettings(
         host=str(pick("host", host, "host")),
         port=int(str(pick("port", port, "port"))),

@@ -103,3 +103,17 @@ def test_serve_with_several_processes_shares_one_rate_limit_and_one_audit_log(tm
     lines = (root / ".bmad-gitops" / "service" / "audit.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["status"] for line in lines) == sorted(statuses)
     assert key not in err
+
+
+def test_a_keys_file_outside_the_project_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p")
+    monkeypatch.chdir(root)
+    outside = tmp_path / "elsewhere" / "keys.json"
+    created = CliRunner().invoke(keys, ["create", "--name", "agent", "--scopes", "data_read", "--keys-file", str(outside)])
+    assert created.exit_code != 0 and "outside the project root" in str(created.exception or created.output)
+    assert not outside.parent.exists()
+    (root / ".bmad-gitops").mkdir(exist_ok=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / ".bmad-gitops" / "service").symlink_to(tmp_path / "elsewhere")  # the default path, through a link
+    linked = CliRunner().invoke(keys, ["create", "--name", "agent", "--scopes", "data_read"])
+    assert linked.exit_code != 0 and not (tmp_path / "elsewhere" / "keys.json").exists()
