@@ -41,7 +41,7 @@ def test_a_kept_answer_goes_stale_on_every_kind_of_change(tmp_path: Path) -> Non
     first = folder / "a.yaml"
     first.write_text("type: file\n", encoding="utf-8")
     _settle(first, folder)
-    store = AnswerMemo()
+    store = AnswerMemo(recheck_s=0)
     changes = {
         "same-size rewrite": lambda: first.write_text("type: fila\n", encoding="utf-8"),
         "append": lambda: first.write_text("type: file\nx: 1\n", encoding="utf-8"),
@@ -62,12 +62,25 @@ def test_a_kept_answer_goes_stale_on_every_kind_of_change(tmp_path: Path) -> Non
 def test_an_answer_built_from_a_file_changed_just_now_is_not_kept(tmp_path: Path) -> None:
     fresh = tmp_path / "x.yaml"
     fresh.write_text("a\n", encoding="utf-8")  # within the racy window: a second write in this tick would not show
-    store = AnswerMemo()
+    store = AnswerMemo(recheck_s=0)
     _kept(store, "k", [fresh])
     assert store.get("k") is None
     _settle(fresh)
     _kept(store, "k", [fresh])
     assert store.get("k") is not None
+
+
+def test_under_load_a_change_shows_within_the_recheck_window(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("a", encoding="utf-8")
+    _settle(path)
+    store = AnswerMemo(recheck_s=0.2)
+    _kept(store, "k", [path])
+    assert store.get("k") is not None  # checked now
+    path.write_text("bb", encoding="utf-8")
+    assert store.get("k") is not None  # within the window: not checked again
+    time.sleep(0.25)
+    assert store.get("k") is None
 
 
 def test_memo_is_bounded(tmp_path: Path) -> None:
@@ -137,7 +150,12 @@ def test_rate_limiter_refuses_a_link_out_of_the_root_and_resets_a_broken_file(tm
     assert [limiter.retry_after("k"), limiter.retry_after("k") is not None] == [None, True]
 
 
-def test_config_listing_and_reads_follow_edits_at_once(tmp_path: Path) -> None:
+def _past_recheck() -> None:
+    """An answer checked in the last few milliseconds is trusted without a stat (memo.RECHECK_S): step past it."""
+    time.sleep(memo.RECHECK_S * 3)
+
+
+def test_config_listing_and_reads_follow_edits(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
     definition = root / "sources" / "customers.yaml"
     _settle(definition, root / "sources")
@@ -147,11 +165,14 @@ def test_config_listing_and_reads_follow_edits_at_once(tmp_path: Path) -> None:
         text = definition.read_text(encoding="utf-8")
         assert "description:" in text
         definition.write_text(text.replace("description:", "description: Edited in place.", 1), encoding="utf-8")  # same inode
+        _past_recheck()
         again = client.get(f"{API}/config").json()["sources"]
         assert again[0]["description"].startswith("Edited in place."), again
         (root / "sources" / "more.yaml").write_text(text.replace("dataset_name: customers", "dataset_name: more"), encoding="utf-8")
+        _past_recheck()
         assert [s["name"] for s in client.get(f"{API}/config").json()["sources"]] == ["customers", "more"]
         (root / "sources" / "more.yaml").unlink()
+        _past_recheck()
         assert [s["name"] for s in client.get(f"{API}/config").json()["sources"]] == ["customers"]
         _check_read_follows_the_definition(running, client, definition)
 
@@ -167,6 +188,7 @@ def _check_read_follows_the_definition(running: Running, client: httpx.Client, d
     text = definition.read_text(encoding="utf-8")
     assert "    sensitive: [email]\n" in text and "customer_id" in first.json()["records"][0]
     definition.write_text(text.replace("    sensitive: [email]", "    sensitive: [email, customer_id]"), encoding="utf-8")
+    _past_recheck()
     after = client.post(f"{API}/read", json=body).json()  # the same sample, masked as the edited definition says
     assert after["masked"] == ["customer_id", "email"]
     assert {r["customer_id"] for r in after["records"]} == {MASK}
