@@ -4,6 +4,9 @@
    and discovers), the way `bmad-gitops discover` pays for it. Target: at most 0.5 s.
 2. test extraction of 100 rows (SqlBackend.read, connect included) against a bare psycopg / PyMySQL connect +
    fetch of the same rows in the same process. Target: at most 1.5x.
+3. for information, no target: `bmad-gitops discover` itself on a project holding that schema's definition (made
+   by `bmad-gitops import`), against the whole discover process of 1. The CLI also loads and validates the
+   project, asks for table statistics and renders the catalog.
 
 Uses the servers on 127.0.0.1:5432 (user postgres, trust) and 127.0.0.1:3306 (root, no password), or the ports
 given. Creates a `bench_sql` schema / database, drops it afterwards, and prints a Markdown table of medians.
@@ -18,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +36,8 @@ sys.path.insert(0, str(ROOT))
 from bmad_gitops.connectors.sql.backend import SqlBackend  # noqa: E402
 from bmad_gitops.connectors.sql.config import mysql_config, postgres_config  # noqa: E402
 
+CLI = [sys.executable, "-m", "bmad_gitops"]
+CLI_ENV = {**os.environ, "NO_COLOR": "1"}
 TABLES = 200
 COLUMNS = 10
 ROWS = 100
@@ -115,6 +121,23 @@ def import_floor(driver: str) -> Callable[[], object]:
     return lambda: subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+def cli_project(root: Path, kind: str, port: int) -> tuple[Path, str]:
+    """A project whose one definition `bmad-gitops import` wrote from the benchmark schema (all 200 tables)."""
+    project = root / kind
+    (project / "sources").mkdir(parents=True)
+    (project / ".git").mkdir()  # the project root marker
+    database = ["--database", "postgres", "--username", "postgres", "--schema", NAME] if kind == "postgres" else [
+        "--database", NAME, "--username", "root"]  # fmt: skip
+    command = [*CLI, "import", kind, "bench", "--host", "127.0.0.1", "--port", str(port), *database]
+    subprocess.run(command, check=True, cwd=project, env=CLI_ENV, stdout=subprocess.DEVNULL)
+    return project, "bench"
+
+
+def cli_discover(project: Path, name: str) -> Callable[[], object]:
+    command = [*CLI, "discover", name]
+    return lambda: subprocess.run(command, check=True, cwd=project, env=CLI_ENV, stdout=subprocess.DEVNULL)
+
+
 def bare_postgres(port: int) -> Callable[[], object]:
     def fetch() -> object:
         with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres") as conn:
@@ -148,6 +171,7 @@ def main() -> int:
                "MariaDB": ("source-mysql", "pymysql", setup_mysql(args.mysql_port), bare_mysql(args.mysql_port))}  # fmt: skip
     lines = ["| engine | measure | bmad-gitops | baseline | ratio | target | met |", "|---|---|---|---|---|---|---|"]
     missed = 0
+    projects = tempfile.TemporaryDirectory(prefix="bench-sql-cli-")
     try:
         for engine, (connector, driver, config, bare) in configs.items():
             backend = SqlBackend(connector)
@@ -165,7 +189,13 @@ def main() -> int:
             missed += not ok
             lines.append(f"| {engine} | read {ROWS} rows (connect included) | {ours * 1000:.1f} ms | {base * 1000:.1f} ms"
                          f" | {ratio:.2f}x | <= {TARGET_READ_RATIO}x | {'yes' if ok else 'NO'} |")  # fmt: skip
+            kind = "postgres" if connector == "source-postgres" else "mysql"
+            project, name = cli_project(Path(projects.name), kind, args.pg_port if kind == "postgres" else args.mysql_port)
+            cli, process = paired_medians(cli_discover(project, name), discover_process(connector, config), args.runs)
+            lines.append(f"| {engine} | `bmad-gitops discover` of that schema (CLI; baseline: the discover process"
+                         f" above; information) | {cli:.3f} s | {process:.3f} s | {cli / process:.2f}x | - | - |")  # fmt: skip
     finally:
+        projects.cleanup()
         teardown(args.pg_port, args.mysql_port)
     print("\n".join(lines))
     print(

@@ -3,7 +3,8 @@ the SQLAlchemy engine for reflection gets its dialect from a `URL.create` URL (n
 password can leak into a host name) and its connections from those same two functions.
 
 Sample reads use the DBAPI connection alone: they are raw SQL anyway, and SQLAlchemy's import and start-up
-queries would cost more than reading 100 rows.
+queries would cost more than reading 100 rows. A MySQL sample read takes connect_mysql's connection (open_mysql
+without the session SET) and sends mysql_session_settings() together with its SELECT.
 """
 
 from __future__ import annotations
