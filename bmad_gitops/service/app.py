@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -116,8 +115,12 @@ def _unwrap(answer: dict[str, Any]) -> Any:
     return answer["result"]
 
 
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False)
-_bearer = HTTPBearer(auto_error=False)
+# How a key is sent, for the OpenAPI document (see _publish_security); `caller` reads the headers itself, so no
+# request pays for two extra dependency resolutions just to say so.
+SECURITY_SCHEMES = {
+    "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    "HTTPBearer": {"type": "http", "scheme": "bearer"},
+}
 
 
 def _presented(request: Request) -> str | None:
@@ -136,11 +139,7 @@ def _note(request: Request, **values: Any) -> None:
 
 
 def caller(scope: str) -> Callable[..., Awaitable[Caller]]:
-    async def dependency(
-        request: Request,
-        _key: Annotated[str | None, Depends(_api_key)],  # declared so OpenAPI shows both ways to send a key
-        _token: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Caller:
+    async def dependency(request: Request) -> Caller:
         service: Service = request.app.state.service
         presented = _presented(request)
         if presented is None:
@@ -253,8 +252,27 @@ def create_app(root: Path, settings: ServiceSettings) -> FastAPI:
         return JSONResponse({"error": "invalid request", "hint": "see `problems`", "problems": problems}, status_code=422)
 
     _routes(app, service)
+    _publish_security(app)
     _docs(app)
     return app
+
+
+def _publish_security(app: FastAPI) -> None:
+    """Every /api operation is documented as taking X-API-Key or a bearer token (either one)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def document() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for path, item in schema.get("paths", {}).items():
+                if path.startswith("/api/"):
+                    for operation in item.values():
+                        operation["security"] = [{"APIKeyHeader": []}, {"HTTPBearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = document  # type: ignore[method-assign]
 
 
 def _routes(app: FastAPI, service: Service) -> None:

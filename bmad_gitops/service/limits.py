@@ -140,6 +140,9 @@ class RateLimiter:
         os.close(self._fd)
 
 
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -150,8 +153,8 @@ class BodyLimitMiddleware:
         self.limit_for = limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] in _BODILESS:
+            await self.app(scope, receive, send)  # no route of these methods reads a body
             return
         limit = self.limit_for(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length")
