@@ -25,6 +25,8 @@ class AuditLog:
         self.backups = backups
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._fd: int | None = None
+        self._inode: tuple[int, int] | None = None
         self._lock_fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
     def record(
@@ -51,25 +53,35 @@ class AuditLog:
             "status": status,
         }
         text = json.dumps(line, sort_keys=True) + "\n"
+        data = text.encode("utf-8")
         with self._lock:
-            if self._full(len(text)):
+            current = self._current()
+            if current is not None and current.st_size + len(data) > self.max_bytes:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
                 try:
-                    if self._full(len(text)):  # another process may have rotated meanwhile
+                    current = self._current()  # another process may have rotated meanwhile
+                    if current is not None and current.st_size + len(data) > self.max_bytes:
                         self._rotate()
+                        current = None
                 finally:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-            try:
-                os.write(fd, text.encode("utf-8"))  # one write per line: lines never interleave
-            finally:
-                os.close(fd)
+            if self._fd is None or current is None or (current.st_dev, current.st_ino) != self._inode:
+                self._reopen()  # first line, or the file was rotated (by any process) since the last one
+            assert self._fd is not None
+            os.write(self._fd, data)  # one write per line: lines never interleave
 
-    def _full(self, incoming: int) -> bool:
+    def _current(self) -> os.stat_result | None:
         try:
-            return self.path.stat().st_size + incoming > self.max_bytes
+            return os.stat(self.path, follow_symlinks=False)
         except FileNotFoundError:
-            return False
+            return None
+
+    def _reopen(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        info = os.fstat(self._fd)
+        self._inode = (info.st_dev, info.st_ino)
 
     def _rotate(self) -> None:
         for index in range(self.backups - 1, 0, -1):

@@ -115,3 +115,26 @@ def test_docs_work_offline(service: Running) -> None:
         assert page.status_code == 200
         assert "cdn" not in page.text.lower() and "jsdelivr" not in page.text.lower()
         assert client.get("/openapi.json").json()["info"]["title"] == "bmad-gitops service"
+
+
+def _append_lines(path: str, who: str, count: int) -> None:
+    log = AuditLog(Path(path), max_bytes=20_000, backups=80)
+    for index in range(count):
+        log.record(key=who, client="127.0.0.1", endpoint=f"GET /x/{index}", outcome="ok", status=200)
+
+
+def test_audit_log_shared_by_processes_rotates_without_losing_a_line(tmp_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_append_lines, args=(str(tmp_path / "audit.jsonl"), f"p{n}", 400)) for n in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    files = [p for p in tmp_path.iterdir() if p.name.startswith("audit.jsonl") and not p.name.endswith(".lock")]
+    assert len(files) > 10  # it did rotate, many times, from three processes at once
+    lines = [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines()]
+    assert sorted((line["key"], line["endpoint"]) for line in lines) == sorted((f"p{n}", f"GET /x/{i}") for n in range(3) for i in range(400))
+    assert all(f.stat().st_size <= 21_000 for f in files)  # a line or two may land just after another process rotated
