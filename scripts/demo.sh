@@ -131,7 +131,7 @@ bmad-gitops features enable pyairbyte_integration >/dev/null
 export KEY SERVE_PORT
 KEY=$(bmad-gitops keys create --name demo --scopes data_read 2>/dev/null)
 SERVE_PORT=$(free_port)
-bmad-gitops serve --port "$SERVE_PORT" >/dev/null 2>&1 & SERVE_PID=$!; PIDS+=("$SERVE_PID")
+bmad-gitops serve --port "$SERVE_PORT" --processes 2 >/dev/null 2>&1 & SERVE_PID=$!; PIDS+=("$SERVE_PID")  # two server processes on one port
 python3 -c 'import os, socket, time
 for _ in range(150):
     try:
