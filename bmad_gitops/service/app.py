@@ -79,10 +79,33 @@ class Service:
         self.limiter = RateLimiter(settings.requests_per_minute, service_dir(project.root) / "rate.bin", project.root)
         self.workers = WorkerSlots(settings.workers, settings.timeout_s)
         self.memo = AnswerMemo()
+        self._listed: tuple[float, bytes] | None = None
 
     @property
     def root(self) -> str:
         return str(self.project.root)
+
+    def connectors_body(self) -> bytes:
+        """GET /connectors, rendered. Installed versions come from the connectors' install markers; they change
+        only when a connector is installed, so an answer up to 10 s old is fresh enough and keeps this off the CPU."""
+        import time
+
+        from ..engine import connectors
+
+        if self._listed is None or time.monotonic() - self._listed[0] > 10:
+            body = _render({
+                "connectors": [
+                    {"name": c.connector, "family": c.family, "pinned": c.pinned, "installed": c.installed, "unavailable": c.unavailable}
+                    for c in connectors()
+                ]
+            })
+            self._listed = (time.monotonic(), body)
+        return self._listed[1]
+
+    def config_listing_body(self) -> bytes | None:
+        """GET /config as kept, when its files are unchanged (see memo.py); None otherwise."""
+        hit = self.memo.get(("config",))
+        return hit.body if hit is not None else None
 
     def require_feature(self) -> None:
         if not features.enabled(self.project.root, "pyairbyte_integration"):
@@ -123,12 +146,23 @@ SECURITY_SCHEMES = {
 }
 
 
-def _presented(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
+def _presented(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("x-api-key")
     if key:
         return key
-    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
+    scheme, _, credentials = (headers.get("authorization") or "").partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+def identify(service: Service, headers: Mapping[str, str]) -> Caller:
+    """The caller whose key the request presents (401 when none, unknown, revoked or expired)."""
+    presented = _presented(headers)
+    if presented is None:
+        raise ApiError(401, "missing API key", "send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`")
+    found = service.keys.authenticate(presented)  # a hash and a stat: no thread needed
+    if found is None:
+        raise ApiError(401, "unknown, revoked or expired API key", "create one with `bmad-gitops keys create`")
+    return found
 
 
 def _note(request: Request, **values: Any) -> None:
@@ -141,12 +175,7 @@ def _note(request: Request, **values: Any) -> None:
 def caller(scope: str) -> Callable[..., Awaitable[Caller]]:
     async def dependency(request: Request) -> Caller:
         service: Service = request.app.state.service
-        presented = _presented(request)
-        if presented is None:
-            raise ApiError(401, "missing API key", "send it as `X-API-Key: KEY` or `Authorization: Bearer KEY`")
-        found = service.keys.authenticate(presented)  # a few hashes and a stat: no thread needed
-        if found is None:
-            raise ApiError(401, "unknown, revoked or expired API key", "create one with `bmad-gitops keys create`")
+        found = identify(service, request.headers)
         _note(request, key=found.name)
         if not found.allows(scope):
             raise ApiError(403, f"key '{found.name}' lacks the {scope} scope", f"use a key with {scope} or admin")
@@ -234,6 +263,9 @@ def create_app(root: Path, settings: ServiceSettings) -> FastAPI:
     def body_limit(path: str) -> int:
         return settings.max_upload_bytes + _UPLOAD_OVERHEAD if path == f"{API}/upload" else settings.max_body_bytes
 
+    from .hot import HotAnswers
+
+    app.add_middleware(HotAnswers, service=service, answers={f"{API}/connectors": service.connectors_body, f"{API}/config": service.config_listing_body})
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -281,25 +313,9 @@ def _routes(app: FastAPI, service: Service) -> None:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    listed: dict[str, Any] = {}
-
     @app.get(f"{API}/connectors", tags=["sources"], response_model=R.Connectors, responses=R.FAILURES)
     async def list_connectors(request: Request, who: Reader) -> Response:
-        # Installed versions come from package metadata (about 4 ms a call); they change only when a connector
-        # is installed, so a 10 s old answer is fresh enough and keeps this endpoint off the CPU.
-        import time
-
-        from ..engine import connectors
-
-        if not listed or time.monotonic() - listed["at"] > 10:
-            listed["body"] = _render({
-                "connectors": [
-                    {"name": c.connector, "family": c.family, "pinned": c.pinned, "installed": c.installed, "unavailable": c.unavailable}
-                    for c in connectors()
-                ]
-            })
-            listed["at"] = time.monotonic()
-        return _json(listed["body"])
+        return _json(service.connectors_body())
 
     @app.post(f"{API}/discover", tags=["sources"], response_model=R.Discovered, responses=R.FAILURES)
     async def discover(body: SourceRequest, request: Request, who: Reader) -> Response:
@@ -396,9 +412,9 @@ def _routes(app: FastAPI, service: Service) -> None:
         # A stat per file and folder: cheaper than a hop to the thread pool, and than rendering 50 summaries.
         from .configs import list_configs, listing_inputs
 
-        hit = service.memo.get(("config",))
-        if hit is not None:
-            return _json(hit.body)
+        kept = service.config_listing_body()
+        if kept is not None:
+            return _json(kept)
         inputs = listing_inputs(service.project)
         rendered = _render({"sources": _call(list_configs, service.project)})
         service.memo.put(("config",), Answer(rendered, inputs, {}))
