@@ -158,7 +158,7 @@ def _postgres_ready() -> str | None:
     try:
         from service.pg import ensure_database
 
-        ensure_database()
+        ensure_database()  # the benchmark uses the local server only (it says so and skips the case otherwise)
     except pytest.skip.Exception as exc:
         return str(exc)
     return None

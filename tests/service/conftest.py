@@ -23,6 +23,8 @@ from bmad_gitops.service.auth import KeyStore
 from bmad_gitops.service.features import set_feature
 from bmad_gitops.service.settings import MIB, ServiceSettings
 
+from .pg import PgServer
+
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "Canary@Pw:9d2/q'x\"%zz"  # must never appear in a response, log line or file
 
@@ -126,6 +128,14 @@ def serve(root: Path, settings: ServiceSettings) -> Iterator[Running]:
 def default_settings(**overrides: object) -> ServiceSettings:
     base = ServiceSettings(workers=2, timeout_s=90, max_upload_bytes=2 * MIB, max_unzipped_bytes=20 * MIB, env={"PATH": os.environ.get("PATH", "")})
     return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def service_postgres() -> Iterator[PgServer]:
+    from .pg import postgres_for_service
+
+    with postgres_for_service() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
