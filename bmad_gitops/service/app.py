@@ -442,7 +442,7 @@ def _routes(app: FastAPI, service: Service) -> None:
         _note(request, source=name)
         return dict(_call(delete_config, service.project, name, git_branch=service.settings.git_branch).__dict__)
 
-    @app.get(f"{API}/plan", tags=["plan"], responses=R.FAILURES)
+    @app.get(f"{API}/plan", tags=["plan"], response_model=R.PlanAnswer, responses=R.FAILURES)
     async def get_plan(request: Request, who: Reader, refresh: bool = True) -> dict[str, Any]:
         if not refresh:
             return dict(await service.in_thread(jobs.plan_request, service.root, service.settings.env, False))

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..catalog import Stream
+from ..model import PlanSummary, SourcePlan
 
 
 class Health(BaseModel):
@@ -99,6 +100,28 @@ class Written(BaseModel):
     commit: str | None
 
 
+class Diagnostic(BaseModel):
+    """A validate diagnostic: the same code, place and hint `bmad-gitops validate` prints."""
+
+    code: str
+    severity: str
+    message: str
+    path: str
+    line: int | None
+    column: int | None
+    hint: str | None
+
+
+class PlanAnswer(BaseModel):
+    """`bmad-gitops plan --format json`, plus validate's diagnostics."""
+
+    version: int
+    sources: list[SourcePlan]
+    summary: PlanSummary
+    has_changes: bool
+    diagnostics: list[Diagnostic]
+
+
 class Lineage(BaseModel):
     source: str
     path: str
@@ -122,7 +145,7 @@ class Failure(BaseModel):
 
 class InvalidRequest(Failure):
     problems: list[Problem] | None = None
-    diagnostics: list[dict[str, Any]] | None = None
+    diagnostics: list[Diagnostic] | None = None
 
 
 FAILURES: dict[int | str, dict[str, Any]] = {
