@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import schemathesis
@@ -19,32 +18,6 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from .conftest import Running, default_settings, make_project, serve
 
 EXAMPLES = 12
-
-
-def _many_more_shim() -> None:
-    """hypothesis 6.170 made `conjecture.utils.many` a context manager and dropped `more()`, which
-    hypothesis-jsonschema 0.23.1 (schemathesis 4.10's dependency) still calls for every free-form object. Until
-    the pins agree, give `many` back a `more()` that drives the new protocol the same way."""
-    from hypothesis.internal.conjecture import utils as cu
-
-    if hasattr(cu.many, "more"):
-        return
-
-    def more(self: Any) -> bool:
-        if getattr(self, "_shim_iter", None) is None:
-            self.__enter__()
-            self._shim_iter = iter(self)
-        try:
-            next(self._shim_iter)
-        except StopIteration:
-            self.__exit__(None)
-            return False
-        return True
-
-    cu.many.more = more  # type: ignore[attr-defined]
-
-
-_many_more_shim()
 
 
 @pytest.fixture(scope="module")
