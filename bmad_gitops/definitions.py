@@ -45,14 +45,15 @@ def load_definitions(
 ) -> tuple[list[Definition], list[Diagnostic]]:
     """Definitions that pass validate, and every diagnostic validate reports (errors block their file)."""
     files = [p.resolve() for p in paths] if paths else [p.resolve() for p in project.definition_files()]
-    diagnostics = validate_files(project, files, stories)
+    parsed: dict[Path, Document] = {}
+    diagnostics = validate_files(project, files, stories, keep=parsed)
     broken = {d.path for d in diagnostics if d.severity == "error"}
     definitions = []
     for path in files:
         display = project.display(path)
         if display in broken:
             continue
-        doc = read_document(path, display)
+        doc = parsed.get(path) or read_document(path, display)  # parsed once, by validate, unless in a child
         if isinstance(doc, Document):
             sha = hashlib.sha256(doc.text.encode("utf-8")).hexdigest()
             definitions.append(Definition(source_name(path), display, doc, sha))

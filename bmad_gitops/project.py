@@ -31,8 +31,11 @@ class Project:
 
     def display(self, path: Path) -> str:
         """A path as the user should see it: relative to the root when inside it."""
+        text, root = str(path), str(self.root)
+        if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep and ".." not in text:
+            return text[len(root) + 1 :].replace(os.sep, "/")  # the common case: string work, no pathlib parsing
         try:
-            return path.relative_to(self.root).as_posix()  # the common case, with no file-system call
+            return path.relative_to(self.root).as_posix()
         except ValueError:
             pass
         try:
@@ -53,9 +56,12 @@ class Project:
             if not isinstance(exc, FileNotFoundError) or Path(str(exc.filename)) != self.sources_dir:
                 unreadable.append((Path(str(exc.filename)), exc.strerror or str(exc)))
 
+        names_found: list[str] = []
         for folder, _dirs, names in os.walk(self.sources_dir, onerror=refused):
-            found.extend(Path(folder, n) for n in names if n.endswith(DEFINITION_SUFFIXES))
-        return sorted(found), sorted(unreadable)
+            names_found.extend(os.path.join(folder, n) for n in names if n.endswith(DEFINITION_SUFFIXES))
+        names_found.sort(key=lambda text: text.split(os.sep))  # Path order (by parts), without 1,000 Path compares
+        found.extend(map(Path, names_found))
+        return found, sorted(unreadable)
 
 
 def find_root(start: Path) -> Path:

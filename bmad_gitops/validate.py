@@ -17,13 +17,16 @@ from .load import Document, locate, read_document
 from .project import Project
 
 
-def validate_files(project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None) -> list[Diagnostic]:
-    """Check `paths` (all of sources/ when empty) plus the rules that span files."""
+def validate_files(
+    project: Project, paths: Sequence[Path] = (), stories: StoryIndex | None = None, keep: dict[Path, Document] | None = None
+) -> list[Diagnostic]:
+    """Check `paths` (all of sources/ when empty) plus the rules that span files. `keep`, when given, receives
+    the documents parsed in this process, so a caller that needs them does not parse them again."""
     every, unreadable = project.walk_definitions()
     targets = sorted({Path(os.path.abspath(p)) for p in paths}) if paths else every
     if stories is None:
         stories = find_stories(project.root, project.stories_dir)
-    diagnostics = _check_all(project, targets, stories)
+    diagnostics = _check_all(project, targets, stories, keep)
     diagnostics.extend(
         Diagnostic(project.display(folder), 1, 1, "BG011", f"folder cannot be read: {reason}", "check its permissions")
         for folder, reason in unreadable
@@ -38,7 +41,7 @@ def validate_files(project: Project, paths: Sequence[Path] = (), stories: StoryI
 _PARALLEL_FROM = 200
 
 
-def _check_all(project: Project, targets: Sequence[Path], stories: StoryIndex) -> list[Diagnostic]:
+def _check_all(project: Project, targets: Sequence[Path], stories: StoryIndex, keep: dict[Path, Document] | None) -> list[Diagnostic]:
     """Check each file; a large set is shared with forked children, one per extra core.
 
     A bare fork and a pipe, not multiprocessing: a pre-commit run should not pay for importing and starting a
@@ -47,7 +50,7 @@ def _check_all(project: Project, targets: Sequence[Path], stories: StoryIndex) -
     """
     workers = min(os.cpu_count() or 1, 4)
     if len(targets) < _PARALLEL_FROM or workers < 2 or not hasattr(os, "fork"):
-        return _check_share(project, targets, stories)
+        return _check_share(project, targets, stories, keep)
     from .checks.connector_spec import warm_spec_validators
     from .checks.schema import warm_schema_validator
     from .checks.secrets import spec_secret_names
@@ -57,15 +60,15 @@ def _check_all(project: Project, targets: Sequence[Path], stories: StoryIndex) -
     spec_secret_names()
     shares = [list(targets[i::workers]) for i in range(workers)]
     children = [_fork_share(project, share, stories) for share in shares[1:]]
-    found = _check_share(project, shares[0], stories)
+    found = _check_share(project, shares[0], stories, keep)  # children's documents stay in the children
     for share, child in zip(shares[1:], children, strict=True):
         result = _collect(child)
         found.extend(result if result is not None else _check_share(project, share, stories))
     return found
 
 
-def _check_share(project: Project, paths: Sequence[Path], stories: StoryIndex) -> list[Diagnostic]:
-    return [d for path in paths for d in check_file(project, path, stories)]
+def _check_share(project: Project, paths: Sequence[Path], stories: StoryIndex, keep: dict[Path, Document] | None = None) -> list[Diagnostic]:
+    return [d for path in paths for d in check_file(project, path, stories, keep)]
 
 
 def _fork_share(project: Project, paths: Sequence[Path], stories: StoryIndex) -> tuple[int, int] | None:
@@ -105,7 +108,7 @@ def _collect(child: tuple[int, int] | None) -> list[Diagnostic] | None:
     return result
 
 
-def check_file(project: Project, path: Path, stories: StoryIndex) -> list[Diagnostic]:
+def check_file(project: Project, path: Path, stories: StoryIndex, keep: dict[Path, Document] | None = None) -> list[Diagnostic]:
     display = project.display(path)
     refused = _not_a_definition_file(project, path, display)
     if refused is not None:
@@ -113,6 +116,8 @@ def check_file(project: Project, path: Path, stories: StoryIndex) -> list[Diagno
     loaded = read_document(path, display)
     if not isinstance(loaded, Document):
         return loaded
+    if keep is not None:
+        keep[path] = loaded
     return [*loaded.warnings, *(locate(loaded, f) for f in definition_findings(loaded, path, project.root, stories))]
 
 
