@@ -7,7 +7,6 @@ permissions. A target whose real location (after symlinks) leaves the root is re
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import ProjectError
@@ -39,6 +38,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, root: Path) -> None:
 def replace_atomically(path: Path, data: bytes, mode: int) -> None:
     """Temp file in the same folder, fsync, rename, fsync the folder: the mechanics, with no root check (callers
     that take the path from a setting check it; the keys file of the service is written with mode 0600)."""
+    import tempfile  # validate never writes: it should not pay for this import
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

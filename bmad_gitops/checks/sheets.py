@@ -10,10 +10,8 @@ from __future__ import annotations
 import functools
 import os
 import re
-import zipfile
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree
 
 from ..diagnostics import Finding
 from .placeholders import is_placeholder
@@ -49,6 +47,9 @@ def _titles(path: str, size: int, mtime_ns: int) -> tuple[str, ...] | None:
 
 
 def _read_titles(path: Path) -> list[str] | None:
+    import zipfile  # only when a definition names a workbook: validate's usual run never pays for these imports
+    from xml.etree import ElementTree
+
     try:
         with zipfile.ZipFile(path) as book:
             info = book.getinfo("xl/workbook.xml")
