@@ -139,16 +139,16 @@ def test_a_read_only_state_folder_fails_per_source_with_a_summary(
     project.define("shop")
     (project.root / "state").mkdir()
     # root ignores permission bits, so make the folder unusable another way: a file where a temp file must go.
-    import bmad_gitops.atomic as atomic
+    import tempfile  # the atomic writer takes its temp files from tempfile.mkstemp
 
-    real_mkstemp = atomic.tempfile.mkstemp
+    real_mkstemp = tempfile.mkstemp
 
     def refuse(*args: object, dir: str | Path | None = None, **kwargs: object) -> tuple[int, str]:
         if dir is not None and Path(dir).name == "state":
             raise PermissionError(13, "Permission denied")
         return real_mkstemp(*args, dir=dir, **kwargs)  # type: ignore[call-overload, no-any-return]
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     code, out, err = project.run(capsys, "apply", "--auto-approve")
     assert code == 1
     assert "✗ shop: failed (cannot write state/shop.json (Permission denied); old state kept)" in out, out + err
