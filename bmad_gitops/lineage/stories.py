@@ -320,6 +320,19 @@ def find_stories(root: Path, stories_dir: Path | None = None) -> StoryIndex:
     )
 
 
+def story_inputs(root: Path, stories_dir: Path | None = None) -> list[Path]:
+    """Every file and folder `find_stories` reads (the BMad configs that place the stories, the story folders and
+    what is in them): what an answer built from the story index depends on."""
+    places = [root / stories_dir] if stories_dir is not None else [_v4_stories_dir(root), _v6_artifacts_dir(root)]
+    found: list[Path] = [] if stories_dir is not None else [root / V4_CONFIG, root / V6_CONFIG]
+    for place in places:
+        found.append(place)
+        for folder, _dirs, names in os.walk(place):
+            found.append(Path(folder))
+            found.extend(Path(folder, n) for n in names)
+    return found
+
+
 def _v4_stories_dir(root: Path) -> Path:
     config = _load_yaml(root / V4_CONFIG)
     location = config.get("devStoryLocation") if isinstance(config, dict) else None

@@ -67,15 +67,17 @@ class Service:
 
     def __init__(self, project: Project, settings: ServiceSettings) -> None:
         from ..atomic import inside
-        from ..errors import ProjectError
+        from ..errors import ProjectError, UsageError
 
+        if settings.requests_per_minute < 1:
+            raise UsageError(f"requests_per_minute is {settings.requests_per_minute}", "set service.requests_per_minute to 1 or more")
         for path in (settings.keys_path(project.root), settings.audit_path(project.root)):
             if not inside(path, project.root):  # the service writes both (rotation, the audit): never outside
                 raise ProjectError(f"{path} lies outside the project root {project.root}", "keep the service's files inside the project")
         self.project = project
         self.settings = settings
         self.keys = KeyStore(settings.keys_path(project.root))
-        self.audit = AuditLog(settings.audit_path(project.root), settings.audit_max_bytes, settings.audit_backups)
+        self.audit = AuditLog(settings.audit_path(project.root), settings.audit_max_bytes, settings.audit_backups, project.root)
         self.limiter = RateLimiter(settings.requests_per_minute, service_dir(project.root) / "rate.bin", project.root)
         self.workers = WorkerSlots(settings.workers, settings.timeout_s)
         self.memo = AnswerMemo()

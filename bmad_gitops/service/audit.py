@@ -19,12 +19,14 @@ from typing import Any
 
 
 class AuditLog:
-    def __init__(self, path: Path, max_bytes: int, backups: int = 5) -> None:
+    def __init__(self, path: Path, max_bytes: int, backups: int = 5, root: Path | None = None) -> None:
         self.path = path
         self.max_bytes = max_bytes
         self.backups = backups
         self._lock = threading.Lock()
+        self.root = root  # when given, the log's folder must stay inside it (checked at every open)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._check_inside()
         self._fd: int | None = None
         self._inode: tuple[int, int] | None = None
         self._lock_fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -76,7 +78,15 @@ class AuditLog:
         except FileNotFoundError:
             return None
 
+    def _check_inside(self) -> None:
+        from ..atomic import inside
+        from ..errors import ProjectError
+
+        if self.root is not None and not inside(self.path.parent, self.root):
+            raise ProjectError(f"audit log folder {self.path.parent} lies outside the project root {self.root}", "remove the link")
+
     def _reopen(self) -> None:
+        self._check_inside()  # a link planted after start-up must not move the log out of the project
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..checks.names import NAME
-from ..errors import BmadGitopsError, ConfigError, UsageError
+from ..errors import BmadGitopsError, ConfigError, ProjectError, UsageError
 from ..project import Project
 from .adhoc import DefinitionInvalid, check_definition, check_text, diagnostic_json, refuse_private_paths
-from .memo import Inputs
+from .memo import RACY_NS, Inputs
 from .settings import service_dir
 
 
@@ -57,7 +58,8 @@ def listing_inputs(project: Project) -> Inputs:
     import os
 
     folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
-    return Inputs.of([*folders, *(str(p) for p in project.definition_files())])
+    # sources/ itself first: while it does not exist, os.walk names nothing, and its appearing must count
+    return Inputs.of([str(project.sources_dir), *folders, *(str(p) for p in project.definition_files())])
 
 
 def _summary(project: Project, path: Path) -> dict[str, Any]:
@@ -82,7 +84,8 @@ def _summary(project: Project, path: Path) -> dict[str, Any]:
         "description": _text(data.get("description")),
         "readable": isinstance(loaded, Document),
     }
-    _SUMMARIES[path] = (stamp, summary)
+    if time.time_ns() - stamp[2] > RACY_NS:  # a stamp from the last clock tick may not show the next write
+        _SUMMARIES[path] = (stamp, summary)
     return dict(summary)
 
 
@@ -114,8 +117,12 @@ def _existing(project: Project, name: str) -> Path | None:
 def _locked(project: Project) -> Iterator[None]:
     from filelock import FileLock
 
+    from ..atomic import inside
+
     folder = service_dir(project.root)
     folder.mkdir(parents=True, exist_ok=True)
+    if not inside(folder, project.root):  # checked at every write: a link planted after start-up is refused too
+        raise ProjectError(f"{folder} lies outside the project root {project.root}", "remove the link")
     with FileLock(str(folder / "configs.lock"), timeout=30):
         yield
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ def feature_states(root: Path) -> dict[str, bool]:
         if isinstance(loaded, Document) and isinstance(loaded.data.get("features"), dict):
             written = loaded.data["features"]
     states = {name: bool(written.get(name, default)) for name, (default, _) in sorted(FEATURES.items())}
-    _READ[path] = (inputs, states)
+    if inputs.settled(time.time_ns()):  # a stamp from the last clock tick may not show the next write
+        _READ[path] = (inputs, states)
     return dict(states)
 
 

@@ -30,13 +30,26 @@ def _project(root: str) -> Project:
 
 def request_inputs(project: Project, request: Mapping[str, Any]) -> Inputs:
     """The files a request's resolved source depends on, stamped now (before they are read): the saved
-    definition, every folder of definitions (a folder's mtime moves on add, remove, rename), .env and the stories
-    folder. A saved source that does not exist yet depends on its would-be path."""
+    definition wherever it lives (a `.yml`, a subfolder), the definitions folder and every folder in it (a
+    folder's mtime moves on add, remove, rename), .env, and every story file and folder validate reads. A saved
+    source that does not exist yet depends on its would-be path."""
     import os
 
-    folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
-    named = [str(project.sources_dir / f"{request['source']}.yaml")] if request.get("source") else []
-    return Inputs.of([*named, *folders, str(project.root / ".env"), str(project.stories_dir)])
+    from ..lineage.stories import story_inputs
+
+    folders = [str(project.sources_dir), *sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))]
+    named = [str(_definition_file(project, str(request["source"])))] if request.get("source") else []
+    stories = [str(p) for p in story_inputs(project.root, project.stories_dir)]
+    return Inputs.of([*named, *folders, str(project.root / ".env"), *stories])
+
+
+def _definition_file(project: Project, name: str) -> Path:
+    direct = project.sources_dir / f"{name}.yaml"
+    if direct.is_file():
+        return direct
+    from ..checks.names import source_name
+
+    return next((p for p in project.definition_files() if source_name(p) == name), direct)
 
 
 def resolve_request(
@@ -51,12 +64,15 @@ def resolve_request(
         name = str(request["source"])
         path = project.sources_dir / f"{name}.yaml"
         if NAME.match(name) and path.is_file():
+            import time
+
             inputs = inputs or request_inputs(project, request)
             key = (inputs.stamps, hash(frozenset(env.items())))
             known = _RESOLVED.get((name, key))
             if known is None:
                 known = _resolve_one(project, load_env(project.root, env), name, path)
-                _RESOLVED[(name, key)] = known
+                if inputs.settled(time.time_ns()):  # a stamp from the last clock tick may not show the next write
+                    _RESOLVED[(name, key)] = known
             return known
         return resolve_source(Context(project, load_env(project.root, env)), name)  # its error names what is wrong
     return resolve_adhoc(project, str(request.get("connector_type") or ""), request.get("config") or {})
@@ -139,7 +155,10 @@ def read_request(
     resolved = resolve_request(project, env, request, inputs)
     declared = {str(s.get("name")): tuple(s.get("sensitive") or ()) for s in resolved.definition.data.get("streams") or []}
     if entry(resolved.connector).remote:
-        return None if cache_only else _read_live(resolved, project.root, request, stream, limit, declared.get(stream, ()))
+        # A server may match table names without regard to case (MySQL's lower_case_table_names): every declared
+        # list whose stream name matches so applies, so a `Customers` read is masked as `customers` is.
+        alike = tuple(c for name, columns in declared.items() if name.casefold() == stream.casefold() for c in columns)
+        return None if cache_only else _read_live(resolved, project.root, request, stream, limit, alike)
     inputs = _with_data_files(inputs, resolved, project.root)
     catalog = _catalog(resolved, project.root, cache_only)
     if catalog is None:

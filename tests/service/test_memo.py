@@ -198,3 +198,57 @@ def _check_read_follows_the_definition(running: Running, client: httpx.Client, d
 
 def test_stamp_of_a_missing_file_is_none(tmp_path: Path) -> None:
     assert memo.stamp(str(tmp_path / "nothing")) is None
+
+
+def test_kept_answers_follow_a_yml_definition_in_a_subfolder_and_the_stories(tmp_path: Path) -> None:
+    """The definition may be `sources/team/x.yml`; validity also depends on the stories it cites (docs/stories)."""
+    root = make_project(tmp_path / "p")
+    text = (root / "sources" / "customers.yaml").read_text(encoding="utf-8")
+    (root / "sources" / "customers.yaml").unlink()
+    (root / "sources" / "crm").mkdir()
+    definition = root / "sources" / "crm" / "customers.yml"
+    definition.write_text(text.replace("on_drift: warn", 'stories: ["1.1"]\non_drift: warn'), encoding="utf-8")
+    story = root / "docs" / "stories" / "1.1.customers.md"
+    story.parent.mkdir(parents=True)
+    story.write_text("# Story 1.1: Customers\n\nStatus: Draft\n\nUses `customers`.\n", encoding="utf-8")
+    _settle(definition, definition.parent, root / "sources", story, story.parent)
+    body = {"source": "customers", "stream_name": "customers", "limit": 5}
+    with serve(root, default_settings(workers=1)) as running, running.client(running.keys.admin) as client:
+        first = client.post(f"{API}/read", json=body, timeout=300)
+        assert first.status_code == 200, first.text
+        assert client.post(f"{API}/read", json=body).json()["cached"] is True  # kept now
+        definition.write_text(definition.read_text(encoding="utf-8").replace("sensitive: [email]", "sensitive: [email, customer_id]"), encoding="utf-8")
+        _past_recheck()
+        assert client.post(f"{API}/read", json=body).json()["masked"] == ["customer_id", "email"]
+        _settle(definition)
+        assert client.post(f"{API}/read", json=body).status_code == 200  # kept again
+        story.unlink()  # the cited story goes: the definition no longer validates
+        _past_recheck()
+        gone = client.post(f"{API}/read", json=body)
+        assert gone.status_code == 422 and "1.1" in gone.text, gone.text
+
+
+def test_config_listing_notices_a_sources_folder_that_appears(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "p")
+    saved = root / "sources" / "customers.yaml"
+    text = saved.read_text(encoding="utf-8")
+    saved.unlink()
+    (root / "sources").rmdir()
+    with serve(root, default_settings(workers=1)) as running, running.client(running.keys.reader) as client:
+        assert client.get(f"{API}/config").json()["sources"] == []
+        time.sleep(memo.RACY_NS / 1e9 * 2)  # long enough for the empty listing to be kept
+        assert client.get(f"{API}/config").json()["sources"] == []
+        (root / "sources").mkdir()
+        saved.write_text(text, encoding="utf-8")
+        _past_recheck()
+        assert [s["name"] for s in client.get(f"{API}/config").json()["sources"]] == ["customers"]
+
+
+def test_a_rate_below_one_is_refused_at_start(tmp_path: Path) -> None:
+    from bmad_gitops.engine import open_project
+    from bmad_gitops.errors import UsageError
+    from bmad_gitops.service.app import Service
+
+    root = make_project(tmp_path / "p")
+    with pytest.raises(UsageError):
+        Service(open_project(root), default_settings(requests_per_minute=0))
