@@ -72,17 +72,24 @@ def discover_source(
 ) -> Catalog:
     """The catalog from the cache when the key matches, else from the backend.
 
-    Local sources are cached by content. Remote ones only when the caller asks, for `remote_ttl` seconds: a
-    cached catalog of a database hides an ALTER TABLE, so that is an explicit choice with a lifetime.
+    Local sources are cached by content. Remote ones by content too when the registry can fingerprint what their
+    catalog is inferred from (an S3 bucket's matched objects: one listing instead of a connector start); others
+    only when the caller asks, for `remote_ttl` seconds: a cached catalog of a database hides an ALTER TABLE, so
+    that is an explicit choice with a lifetime.
     """
     import time
 
     known: ConnectorEntry = entry(source.connector)
-    if not use_cache or (known.remote and remote_ttl is None):
+    fingerprint = None
+    if use_cache and known.remote and remote_ttl is None and known.fingerprint is not None:
+        with secrets_hidden(source.config):
+            fingerprint = known.fingerprint(connector_config(source, root))
+    if not use_cache or (known.remote and remote_ttl is None and fingerprint is None):
         with secrets_hidden(source.config):
             return known.backend().discover(connector_config(source, root))
-    path = cache_dir(root) / f"{cache_key(source, known.version(), root)}.json"
-    fresh = not known.remote or (path.is_file() and time.time() - path.stat().st_mtime <= (remote_ttl or 0))
+    suffix = f"-{fingerprint}" if fingerprint is not None else ""
+    path = cache_dir(root) / f"{cache_key(source, known.version(), root)}{suffix}.json"
+    fresh = not known.remote or fingerprint is not None or (path.is_file() and time.time() - path.stat().st_mtime <= (remote_ttl or 0))
     if path.is_file() and fresh:
         try:
             return Catalog.model_validate_json(path.read_text(encoding="utf-8"))

@@ -56,6 +56,10 @@ class ConnectorEntry:
     # Checks of a live source the catalog cannot show (an S3 glob that matches no object): (config key path,
     # message) pairs, run on the backend and the backend's config at plan time.
     live_checks: Callable[[Backend, Mapping[str, Any]], list[tuple[tuple[str | int, ...], str]]] | None = None
+    # For a remote source whose catalog is inferred from what it holds: a digest of that (S3: the objects the
+    # globs match, with their sizes and ETags), from the backend's config, or None when it cannot tell. An
+    # unchanged digest lets plan reuse the catalog cached under it instead of starting the connector again.
+    fingerprint: Callable[[Mapping[str, Any]], str | None] | None = None
     # Why the backend cannot run here yet; None when it can.
     unavailable: str | None = None
     installed_version: Callable[[ConnectorEntry], str | None] = lambda entry: entry.pinned
@@ -81,6 +85,12 @@ def _s3(entry: ConnectorEntry) -> Backend:
 
     backend: Backend = S3Backend(entry.connector, entry.pinned)
     return backend
+
+
+def _s3_fingerprint(config: Mapping[str, Any]) -> str | None:
+    from .s3_listing import listing_fingerprint
+
+    return listing_fingerprint(config)
 
 
 def _s3_empty_globs(backend: Backend, config: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -160,6 +170,7 @@ _ENTRIES: dict[str, ConnectorEntry] = {
             lineage_scheme="s3",
             remote=True,
             live_checks=_s3_empty_globs,
+            fingerprint=_s3_fingerprint,
             installed_version=_pyairbyte_installed,
         ),
         ConnectorEntry(

@@ -74,6 +74,29 @@ def list_objects(config: Mapping[str, Any], prefix: str | None = None, limit: in
     return found
 
 
+FINGERPRINT_AT_MOST = 10_000
+
+
+def listing_fingerprint(config: Mapping[str, Any]) -> str | None:
+    """A digest of what source-s3 infers a catalog from: the config's streams and every object their globs match
+    (key, size, ETag). Same digest, same objects, same catalog. None when the bucket holds more objects than is
+    cheap to list (the caller then asks the connector) or cannot be listed (the connector's run explains why)."""
+    import hashlib
+    import json
+
+    try:
+        found = list_objects(config, None, FINGERPRINT_AT_MOST + 1)
+    except ConnectorError:
+        return None
+    if len(found) > FINGERPRINT_AT_MOST:
+        return None
+    digest = hashlib.sha256(json.dumps(config.get("streams", []), sort_keys=True, default=str).encode("utf-8"))
+    for item in found:
+        if item.streams:
+            digest.update(f"\0{item.key}\0{item.size}\0{item.etag}\0{','.join(item.streams)}".encode())
+    return digest.hexdigest()
+
+
 def probe(config: Mapping[str, Any]) -> None:
     """Raise the precise ConnectorError (endpoint, credentials, bucket, region) if the bucket cannot be listed."""
     list_objects(config, limit=1)

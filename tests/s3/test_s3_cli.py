@@ -75,8 +75,23 @@ def test_s3_discover_plan_apply_through_the_cli(
     out = capsys.readouterr().out
     assert "orders: 2 records sampled, 0 with type violations" in out, out
 
+    # An unchanged bucket (same keys, sizes and ETags) is recognised from one listing: no connector starts.
+    from bmad_gitops.connectors.pyairbyte.backend import PyAirbyteBackend
+
+    started: list[str] = []
+    real_discover = PyAirbyteBackend.discover
+
+    def counted(self: PyAirbyteBackend, config: dict[str, object]) -> object:
+        started.append(self.connector)
+        return real_discover(self, config)
+
+    monkeypatch.setattr(PyAirbyteBackend, "discover", counted)
+    assert main(["plan", "--detailed-exitcode"]) == 0
+    assert started == [] and "No changes" in capsys.readouterr().out
+
     s3_server.put(bucket, {"orders/2026-02.parquet": parquet([{"id": 3, "amount": 1.0, "country": "GB"}])})
     assert main(["plan", "--detailed-exitcode"]) == 2
+    assert started == ["source-s3"]  # a new object: the connector infers the schema again
     out = capsys.readouterr().out
     assert "+ orders.country  string    (expansion)" in out, out
     assert s3_server.secret_access_key not in out
