@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from service.conftest import make_keys, make_project  # noqa: E402 - the test project and keys: one way to build them
+from service.conftest import free_port, make_keys, make_project, wait_healthy  # noqa: E402 - the test project and keys: one way to build them
 from service.pg import DATABASE, pg_connection  # noqa: E402
 
 API = "/api/v1/data-sources"
@@ -51,11 +50,6 @@ def _project(folder: Path, sources: int) -> Path:
         (root / "sources" / f"{name}.yaml").write_text(template.replace("dataset_name: customers", f"dataset_name: {name}"), encoding="utf-8")
     return Path(root)
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -177,20 +171,14 @@ def main() -> int:
     try:
         root = _project(folder / "project", 50)
         keys = make_keys(root / ".bmad-gitops" / "service" / "keys.json")
-        port = _free_port()
+        port = free_port()
         command = [str(Path(sys.executable).with_name("bmad-gitops")), "serve", "--port", str(port), "--workers", str(args.workers), "--rate", "1000000000"]
         if args.processes is not None:
             command += ["--processes", str(args.processes)]
         server = subprocess.Popen(command, cwd=root, env={**os.environ, "PYTHONPATH": str(REPO)}, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(400):
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            else:
+            if not wait_healthy(url):
                 raise SystemExit("the service did not start")
             print(f"`bmad-gitops serve` on {url} ({args.workers} connector workers, processes: {args.processes or 'default'});"
                   f" load from {args.generator}, {args.connections} connections for {args.seconds:g} s\n")  # fmt: skip

@@ -89,6 +89,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_healthy(url: str, attempts: int = 400) -> bool:
+    """Poll `url`/health until it answers 200 (a server started in another process); False if it never does."""
+    for _ in range(attempts):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return False
+
+
+def demo_key(root: Path) -> str:
+    """A data_read key named `demo`, created with the real `keys create` command in the project."""
+    from click.testing import CliRunner
+
+    from bmad_gitops.service.commands import keys
+
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        return str(CliRunner().invoke(keys, ["create", "--name", "demo", "--scopes", "data_read"]).stdout.strip().splitlines()[0])
+    finally:
+        os.chdir(cwd)
+
+
 @dataclass(frozen=True)
 class Running:
     root: Path

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +13,7 @@ from click.testing import CliRunner
 
 from bmad_gitops.service.commands import keys
 
-from .conftest import free_port, make_project
+from .conftest import demo_key, free_port, make_project, wait_healthy
 
 
 def test_keys_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,23 +39,12 @@ def test_keys_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p")
-    runner = CliRunner()
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        key = runner.invoke(keys, ["create", "--name", "demo", "--scopes", "data_read"]).stdout.strip().splitlines()[0]
-    finally:
-        os.chdir(cwd)
+    key = demo_key(root)
     port = free_port()
     code = "from bmad_gitops.service.commands import serve; serve()"
     server = subprocess.Popen([sys.executable, "-c", code, "--port", str(port)], cwd=root, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_healthy(f"http://127.0.0.1:{port}", 200)
         listed = httpx.get(f"http://127.0.0.1:{port}/api/v1/data-sources/config", headers={"X-API-Key": key}, timeout=10)
         assert listed.status_code == 200
         assert [s["name"] for s in listed.json()["sources"]] == ["customers"]
@@ -71,25 +58,14 @@ def test_serve_with_several_processes_shares_one_rate_limit_and_one_audit_log(tm
     """`serve --processes 2`: two server processes on one port; new connections land on either, and they spend
     one budget per key (the rate limit) and append to one audit log, line by line."""
     root = make_project(tmp_path / "p")
-    runner = CliRunner()
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        key = runner.invoke(keys, ["create", "--name", "demo", "--scopes", "data_read"]).stdout.strip().splitlines()[0]
-    finally:
-        os.chdir(cwd)
+    key = demo_key(root)
     port = free_port()
     code = "from bmad_gitops.service.commands import serve; serve()"
     command = [sys.executable, "-c", code, "--port", str(port), "--processes", "2", "--rate", "20"]
     server = subprocess.Popen(command, cwd=root, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/api/v1/data-sources/connectors"
     try:
-        for _ in range(400):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_healthy(f"http://127.0.0.1:{port}", 400)
         statuses = []
         for _ in range(40):  # a new connection each time: the kernel hands them to either process
             with httpx.Client(headers={"X-API-Key": key}, timeout=10) as client:
