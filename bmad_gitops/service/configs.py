@@ -55,11 +55,15 @@ def list_configs(project: Project) -> list[dict[str, Any]]:
 
 def listing_inputs(project: Project) -> Inputs:
     """What `list_configs` depends on, stamped before it reads: every folder of definitions and every file."""
+    return Inputs.of([*definition_folders(project), *(str(p) for p in project.definition_files())])
+
+
+def definition_folders(project: Project) -> list[str]:
+    """sources/ and every folder in it (a folder's mtime moves on add, remove, rename). sources/ itself comes first
+    and always: while it does not exist os.walk names nothing, and its appearing must count as a change."""
     import os
 
-    folders = sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))
-    # sources/ itself first: while it does not exist, os.walk names nothing, and its appearing must count
-    return Inputs.of([str(project.sources_dir), *folders, *(str(p) for p in project.definition_files())])
+    return [str(project.sources_dir), *sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))]
 
 
 def _summary(project: Project, path: Path) -> dict[str, Any]:

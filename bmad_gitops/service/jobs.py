@@ -33,11 +33,10 @@ def request_inputs(project: Project, request: Mapping[str, Any]) -> Inputs:
     definition wherever it lives (a `.yml`, a subfolder), the definitions folder and every folder in it (a
     folder's mtime moves on add, remove, rename), .env, and every story file and folder validate reads. A saved
     source that does not exist yet depends on its would-be path."""
-    import os
-
     from ..lineage.stories import story_inputs
+    from .configs import definition_folders
 
-    folders = [str(project.sources_dir), *sorted(folder for folder, _dirs, _files in os.walk(project.sources_dir))]
+    folders = definition_folders(project)
     named = [str(_definition_file(project, str(request["source"])))] if request.get("source") else []
     stories = [str(p) for p in story_inputs(project.root, project.stories_dir)]
     return Inputs.of([*named, *folders, str(project.root / ".env"), *stories])
