@@ -286,14 +286,14 @@ def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 
 
     resolved = resolve_source(ctx, name)
     known = entry(resolved.connector)
-    catalog = discover_source(resolved, ctx.project.root)
     stats: dict[str, TableStatistics] = {}
-    if statistics and known.family == "database":
-        backend = known.backend()
-        counter = getattr(backend, "statistics", None)
-        if counter is not None:
-            with secrets_hidden(resolved.config):
-                stats = dict(counter(connector_config(resolved, ctx.project.root)))
+    measured = getattr(known.backend(), "discover_with_statistics", None) if statistics else None
+    if measured is not None:  # a database: its catalog is never cached, and sizes come on the same connection
+        with secrets_hidden(resolved.config):
+            catalog, found = measured(connector_config(resolved, ctx.project.root))
+        stats = dict(found)
+    else:
+        catalog = discover_source(resolved, ctx.project.root)
     samples: dict[str, list[dict[str, object]]] = {}
     if sample > 0:
         from .extraction import mask_record, sensitive_columns

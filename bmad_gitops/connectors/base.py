@@ -37,3 +37,7 @@ class StatisticsBackend(Backend, Protocol):
     """A backend that can say how big each stream is without reading it (databases' catalog statistics)."""
 
     def statistics(self, config: Mapping[str, Any]) -> dict[str, TableStatistics]: ...
+
+    def discover_with_statistics(self, config: Mapping[str, Any]) -> tuple[Catalog, dict[str, TableStatistics]]:
+        """discover() and statistics() in one session (one connection): what `bmad-gitops discover` shows."""
+        ...

@@ -38,12 +38,12 @@ class SqlBackend:
     def check(self, config: Mapping[str, Any]) -> None:
         with importing_without_collector():
             from .probe import check_source
-        self._with_engine(config, check_source)
+        self._on_connection(config, check_source)
 
     def discover(self, config: Mapping[str, Any]) -> Catalog:
         with importing_without_collector():
             from .reflect import discover_catalog
-        return self._with_engine(config, discover_catalog)
+        return self._on_connection(config, discover_catalog)
 
     def read(
         self, config: Mapping[str, Any], stream: str, limit: int, columns: Sequence[str] | None = None
@@ -55,16 +55,29 @@ class SqlBackend:
     def statistics(self, config: Mapping[str, Any]) -> dict[str, TableStatistics]:
         with importing_without_collector():
             from .statistics import table_statistics
-        return self._with_engine(config, table_statistics)
+        return self._on_connection(config, table_statistics)
 
-    def _with_engine(self, config: Mapping[str, Any], job: Callable[[Any, ConnectionSettings], T]) -> T:
+    def discover_with_statistics(self, config: Mapping[str, Any]) -> tuple[Catalog, dict[str, TableStatistics]]:
+        """Both on one connection: `bmad-gitops discover` shows sizes without a second connect and dialect set-up."""
+        with importing_without_collector():
+            from .reflect import discover_catalog
+            from .statistics import table_statistics
+
+        def both(conn: Any, settings: ConnectionSettings) -> tuple[Catalog, dict[str, TableStatistics]]:
+            return discover_catalog(conn, settings), table_statistics(conn, settings)
+
+        return self._on_connection(config, both)
+
+    def _on_connection(self, config: Mapping[str, Any], job: Callable[[Any, ConnectionSettings], T]) -> T:
+        """Run `job` on one fresh connection (no pool: every check authenticates again), then close everything."""
         from sqlalchemy.exc import DBAPIError
 
         settings = connection_settings(self.connector, config)
         with importing_without_collector():  # the dialect and the driver
             engine = create_database_engine(settings)
         try:
-            return job(engine, settings)
+            with engine.connect() as conn:
+                return job(conn, settings)
         except (DBAPIError, OSError) as exc:
             raise connector_error(exc, settings) from None
         finally:

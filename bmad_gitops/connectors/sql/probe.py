@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from ...errors import ConnectorError
 from .failures import connector_error
@@ -16,14 +16,13 @@ from .settings import ConnectionSettings
 _MYSQL_TRIES = 20
 
 
-def check_source(engine: Engine, settings: ConnectionSettings) -> None:
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-        require_namespaces(conn, settings)
-        if settings.is_postgres:
-            _postgres_readable(conn, settings)
-        else:
-            _mysql_readable(conn, settings)
+def check_source(conn: Connection, settings: ConnectionSettings) -> None:
+    conn.execute(text("SELECT 1"))
+    require_namespaces(conn, settings)
+    if settings.is_postgres:
+        _postgres_readable(conn, settings)
+    else:
+        _mysql_readable(conn, settings)
 
 
 def _no_tables(settings: ConnectionSettings) -> ConnectorError:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.reflection import ObjectKind
 
 from ...catalog import Catalog, Column, ForeignKey, Stream, column_type
@@ -25,25 +25,24 @@ SYNC_WITH_CURSOR = ("full_refresh", "incremental")
 SYNC_WITHOUT_CURSOR = ("full_refresh",)
 
 
-def discover_catalog(engine: Engine, settings: ConnectionSettings) -> Catalog:
-    with engine.connect() as conn:
-        require_namespaces(conn, settings)
-        inspector = inspect(conn)
-        columns: dict[Relation, list[dict[str, Any]]] = {}
-        keys: dict[Relation, Sequence[str]] = {}
-        foreign: dict[Relation, list[dict[str, Any]]] = {}
-        with warnings.catch_warnings():
-            # xml, point, hstore, geometry, inet6 reflect as NullType with a warning; the type tables handle them.
-            warnings.simplefilter("ignore", sa_exc.SAWarning)
-            for schema in settings.namespaces:
-                for (_, table), cols in inspector.get_multi_columns(schema=schema, kind=ObjectKind.ANY).items():
-                    columns[(schema, table)] = [dict(c) for c in cols]
-                for (_, table), pk in inspector.get_multi_pk_constraint(schema=schema, kind=ObjectKind.ANY).items():
-                    keys[(schema, table)] = pk.get("constrained_columns") or ()
-                for (_, table), fks in inspector.get_multi_foreign_keys(schema=schema, kind=ObjectKind.ANY).items():
-                    foreign[(schema, table)] = [dict(fk) for fk in fks]
-        data_types = _mysql_null_type_names(conn, settings, columns)
-        default_schema = inspector.default_schema_name or settings.namespaces[0]
+def discover_catalog(conn: Connection, settings: ConnectionSettings) -> Catalog:
+    require_namespaces(conn, settings)
+    inspector = inspect(conn)
+    columns: dict[Relation, list[dict[str, Any]]] = {}
+    keys: dict[Relation, Sequence[str]] = {}
+    foreign: dict[Relation, list[dict[str, Any]]] = {}
+    with warnings.catch_warnings():
+        # xml, point, hstore, geometry, inet6 reflect as NullType with a warning; the type tables handle them.
+        warnings.simplefilter("ignore", sa_exc.SAWarning)
+        for schema in settings.namespaces:
+            for (_, table), cols in inspector.get_multi_columns(schema=schema, kind=ObjectKind.ANY).items():
+                columns[(schema, table)] = [dict(c) for c in cols]
+            for (_, table), pk in inspector.get_multi_pk_constraint(schema=schema, kind=ObjectKind.ANY).items():
+                keys[(schema, table)] = pk.get("constrained_columns") or ()
+            for (_, table), fks in inspector.get_multi_foreign_keys(schema=schema, kind=ObjectKind.ANY).items():
+                foreign[(schema, table)] = [dict(fk) for fk in fks]
+    data_types = _mysql_null_type_names(conn, settings, columns)
+    default_schema = inspector.default_schema_name or settings.namespaces[0]
     names = stream_names(columns, settings.namespaces)
     type_of = _type_mapper(settings)
     streams = [

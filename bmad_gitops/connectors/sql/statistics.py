@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection
 
 from ...catalog import TableStatistics
 from .naming import POSTGRES_STREAM_RELKINDS, stream_names
@@ -22,12 +22,11 @@ _MYSQL = (
 )
 
 
-def table_statistics(engine: Engine, settings: ConnectionSettings) -> dict[str, TableStatistics]:
-    with engine.connect() as conn:
-        if settings.is_postgres:
-            rows = conn.execute(text(_POSTGRES), {"names": list(settings.schemas)}).all()
-        else:
-            rows = conn.execute(text(_MYSQL), {"db": settings.database}).all()
+def table_statistics(conn: Connection, settings: ConnectionSettings) -> dict[str, TableStatistics]:
+    if settings.is_postgres:
+        rows = conn.execute(text(_POSTGRES), {"names": list(settings.schemas)}).all()
+    else:
+        rows = conn.execute(text(_MYSQL), {"db": settings.database}).all()
     names = stream_names(((row[0], row[1]) for row in rows), settings.namespaces)
     # model_construct: the values are ints or None already. Validating them would build TableStatistics' validator
     # on first use (its catalog module defers that), and the first validator of a process costs pydantic's
