@@ -87,6 +87,11 @@ def test_postgres_import_plan_apply_and_every_kind_of_drift(
     ]
     assert "erDiagram" in (loop.root / "docs" / "lineage" / "shop.md").read_text()
     assert loop.run("plan", "--detailed-exitcode")[0] == 0
+    pg.run(f'ANALYZE "{pg.schema}".customers')
+    code, out, err = loop.run("discover", "shop")  # the catalog and the sizes, read on one connection
+    assert code == 0, out + err
+    assert f"  {pg.schema}.customers  (primary key: id; cursor: none; sync modes: full_refresh, incremental; ~1 rows," in out
+    assert "    foreign key (customer_id) -> customers(id)" in out, out
 
     pg.run(f'ALTER TABLE "{pg.schema}".customers ADD COLUMN segment text')
     code, out, _ = loop.run("plan", "--detailed-exitcode")

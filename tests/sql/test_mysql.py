@@ -196,11 +196,14 @@ def test_statistics_from_information_schema(my: MysqlDatabase) -> None:
         (size,) = cur.fetchone()
     conn.close()
 
-    assert BACKEND.statistics(my.config) == {
+    stats = BACKEND.statistics(my.config)
+    assert stats == {
         "small": TableStatistics(estimated_rows=3, estimated_bytes=int(size)),
         "v": TableStatistics(estimated_rows=None, estimated_bytes=None),
     }
     assert int(size) > 0
+    catalog, measured = BACKEND.discover_with_statistics(my.config)  # one connection, what `discover` shows
+    assert (catalog, measured) == (BACKEND.discover(my.config), stats)
 
 
 def test_check_passes_and_fails_on_an_empty_database(my: MysqlDatabase) -> None:

@@ -249,6 +249,8 @@ def test_statistics_from_the_catalog(pg: PostgresSchema) -> None:
         "v": TableStatistics(estimated_rows=None, estimated_bytes=None),
     }
     assert size > 0
+    catalog, measured = BACKEND.discover_with_statistics(pg.config)  # one connection, what `discover` shows
+    assert (catalog, measured) == (BACKEND.discover(pg.config), stats)
 
 
 def test_check_passes_on_a_readable_table(pg: PostgresSchema) -> None:
