@@ -240,20 +240,26 @@ def apply(
 
 
 def resolve_source(ctx: Context, name: str) -> ResolvedSource:
-    """The resolved definition of `name`, or a ConfigError naming what is wrong with it."""
+    """The resolved definition of `name`, or a ConfigError naming what is wrong with it.
+
+    Validate checks the files of that name only, plus the rules across files (a name used twice): one source's
+    discover or check does not parse every other definition in the project.
+    """
+    from .checks.names import source_name
     from .definitions import load_definitions
     from .resolve import resolve
 
     project = ctx.project
-    definitions, diagnostics = load_definitions(project)
+    every = project.definition_files()
+    named = [path for path in every if source_name(path) == name]
+    if not named:
+        known = ", ".join(sorted({source_name(path) for path in every})) or "none"
+        raise ConfigError(f"no source named '{name}' in {project.display(project.sources_dir)}/", f"known: {known}")
+    definitions, diagnostics = load_definitions(project, named)
     found = next((d for d in definitions if d.name == name), None)
     if found is None:
-        broken = [d for d in diagnostics if Path(d.path).stem == name and d.severity == "error"]
-        if broken:
-            first = broken[0]
-            raise ConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}", "run `bmad-gitops validate`")
-        known = ", ".join(d.name for d in definitions) or "none"
-        raise ConfigError(f"no source named '{name}' in {project.display(project.sources_dir)}/", f"known: {known}")
+        first = next(d for d in diagnostics if d.severity == "error")
+        raise ConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}", "run `bmad-gitops validate`")
     return resolve(found, ctx.env)
 
 

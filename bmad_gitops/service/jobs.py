@@ -61,19 +61,18 @@ def resolve_request(
 
     if request.get("source"):
         name = str(request["source"])
-        path = project.sources_dir / f"{name}.yaml"
-        if NAME.match(name) and path.is_file():
-            import time
+        if not (NAME.match(name) and (project.sources_dir / f"{name}.yaml").is_file()):
+            return resolve_source(Context(project, load_env(project.root, env)), name)  # its error says what is wrong
+        import time
 
-            inputs = inputs or request_inputs(project, request)
-            key = (inputs.stamps, hash(frozenset(env.items())))
-            known = _RESOLVED.get((name, key))
-            if known is None:
-                known = _resolve_one(project, load_env(project.root, env), name, path)
-                if inputs.settled(time.time_ns()):  # a stamp from the last clock tick may not show the next write
-                    _RESOLVED[(name, key)] = known
-            return known
-        return resolve_source(Context(project, load_env(project.root, env)), name)  # its error names what is wrong
+        inputs = inputs or request_inputs(project, request)
+        key = (inputs.stamps, hash(frozenset(env.items())))
+        known = _RESOLVED.get((name, key))
+        if known is None:
+            known = resolve_source(Context(project, load_env(project.root, env)), name)
+            if inputs.settled(time.time_ns()):  # a stamp from the last clock tick may not show the next write
+                _RESOLVED[(name, key)] = known
+        return known
     return resolve_adhoc(project, str(request.get("connector_type") or ""), request.get("config") or {})
 
 
@@ -87,20 +86,6 @@ def _with_data_files(inputs: Inputs, resolved: ResolvedSource, root: Path) -> In
     from ..discovery import local_files
 
     return inputs + Inputs.of(str(p) for p in local_files(resolved, root))
-
-
-def _resolve_one(project: Project, env: Mapping[str, str], name: str, path: Path) -> ResolvedSource:
-    """engine.resolve_source for one file: validate checks that file (and the names across files), not all 50
-    definitions, so a cached read costs a few milliseconds. The lead may fold this into engine.resolve_source."""
-    from ..definitions import load_definitions
-    from ..resolve import resolve
-
-    definitions, diagnostics = load_definitions(project, [path])
-    found = next((d for d in definitions if d.name == name), None)
-    if found is None:
-        first = next(d for d in diagnostics if d.severity == "error")
-        raise ConfigError(f"{first.path}:{first.line}:{first.col}: {first.message}", "run `bmad-gitops validate`")
-    return resolve(found, env)
 
 
 def _catalog(resolved: ResolvedSource, root: Path, cache_only: bool) -> Any:
