@@ -159,8 +159,10 @@ def _parse(text: str, display: str, fail: Callable[..., list[Diagnostic]]) -> Do
 # Plain scalars that YAML 1.1 (PyYAML, so this tool) and YAML 1.2 (editors, check-jsonschema) read differently.
 # Only where a plain scalar starts (after `key: `, `- `, `[` or `,`, or as a key): prose in descriptions that
 # says "on" or "no" must not send every file through the walk below.
+# It starts with a character class (a line start is the newline before it; the text is searched with one in
+# front), so the regex engine skips ahead to candidate characters in C instead of trying every position.
 _MAYBE_DIFFERENT = re.compile(
-    r"(?im)(?:^|[:\[,-])[ \t]*(?:(?:yes|no|on|off)[ \t]*(?:$|[,\]#:])|[-+]?(?:0[0-7_]+|\d[\d_]*:[0-5]?\d|0b[01]|\d+_\d))"
+    r"(?im)[\n:\[,-][ \t]*(?:(?:yes|no|on|off)[ \t]*(?:$|[,\]#:])|[-+]?(?:0[0-7_]+|\d[\d_]*:[0-5]?\d|0b[01]|\d+_\d))"
 )
 _YAML11_BOOL = frozenset({"yes", "no", "on", "off"})
 _YAML11_ONLY_NUMBER = re.compile(r"[-+]?(0[0-7_]+|0b[01_]+|[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?|[0-9.]*_[0-9_.]*)\Z")
@@ -168,7 +170,7 @@ _YAML11_ONLY_NUMBER = re.compile(r"[-+]?(0[0-7_]+|0b[01_]+|[0-9][0-9_]*(:[0-5]?[
 
 def _yaml_version_differences(root: yaml.Node, text: str, display: str) -> tuple[Diagnostic, ...]:
     """A warning at each plain value whose meaning depends on the YAML version (`yes`, `017`, `1:20`)."""
-    if not _MAYBE_DIFFERENT.search(text):
+    if not _MAYBE_DIFFERENT.search("\n" + text):
         return ()  # the common case: one regex, no walk
     found = []
     stack = [root]
@@ -286,14 +288,17 @@ def _flow_depth_exceeds(text: str) -> int | None:
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return None
     depth = 0
-    for offset, ch in enumerate(text):
-        if ch in "[{":
+    for bracket in _FLOW_BRACKET.finditer(text):  # the brackets only, not every character
+        if bracket.group() in "[{":
             depth += 1
             if depth > MAX_DEPTH:
-                return offset
-        elif ch in "]}":
+                return bracket.start()
+        else:
             depth = max(0, depth - 1)
     return None
+
+
+_FLOW_BRACKET = re.compile(r"[\[\]{}]")
 
 
 _NOT_A_TREE = object()  # what _build_tree returns when PyYAML's general constructor must do the work

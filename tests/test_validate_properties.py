@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bmad_gitops import load
 from bmad_gitops.checks.schema import load_schema
 from bmad_gitops.diagnostics import CODES, Diagnostic
 from bmad_gitops.load import Document, parse_document
@@ -249,3 +251,25 @@ def test_explicit_scalar_tags_never_raise(project: Project, tag: str, value: str
 def test_stories_of_any_value_never_raise(project: Project, value: str) -> None:
     raw = f"type: database\nconnector: source-postgres\nstories: {value}\n".encode()
     assert_well_formed(diagnose(raw, project), raw)
+
+
+# The plain reading of "where a YAML 1.1-only scalar may start": at a line start or after `:`, `[`, `,` or `-`.
+# load.py's prefilter is written to be faster; on any text it must find exactly what this finds.
+_AT_LINE_START_OR_AFTER = re.compile(
+    r"(?im)(?:^|[:\[,-])[ \t]*(?:(?:yes|no|on|off)[ \t]*(?:$|[,\]#:])|[-+]?(?:0[0-7_]+|\d[\d_]*:[0-5]?\d|0b[01]|\d+_\d))"
+)
+_PIECES = ["yes", "No", "ON", "off", "0", "017", "1:20", "0b1", "1_0", "9", "x", ":", "[", ",", "-", " ", "\t", "\n",
+           "\r\n", "#", "]", "key", "+", "_"]  # fmt: skip
+
+
+@given(pieces=st.lists(st.sampled_from(_PIECES), max_size=14))
+@settings(max_examples=3000, deadline=None)
+def test_the_yaml_version_prefilter_finds_what_the_plain_rule_finds(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert bool(load._MAYBE_DIFFERENT.search("\n" + text)) == bool(_AT_LINE_START_OR_AFTER.search(text))
+
+
+def test_flow_nesting_is_found_where_it_gets_too_deep() -> None:
+    text = "a: " + "[" * 70 + "]" * 70
+    assert load._flow_depth_exceeds(text) == 3 + 64  # the 65th bracket
+    assert load._flow_depth_exceeds("a: [" + "[], " * 100 + "]") is None  # many brackets, never deep
