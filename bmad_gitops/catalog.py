@@ -1,35 +1,50 @@
 """The discovered shape of a source: streams, columns, types and keys.
 
 Every connector backend returns a `Catalog`; the planner compares catalogs without knowing where they came from.
+
+Plain frozen dataclasses, not pydantic models: importing pydantic costs a `discover` process 60-90 ms, more than
+its catalog queries. The pydantic models that hold these (the applied state, the plan, the service's answers)
+validate and serialise them as dataclasses, and the attribute docstrings below become their JSON-schema
+descriptions. `catalog_from_json` validates a catalog read from a file (pydantic is imported only then).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import functools
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
-# defer_build: validators and serializers are built on first use, not at import. A database discover builds its
-# catalog with model_construct from values it has already typed, so a `discover` process never pays for them.
+_DESCRIBED: Any = {"use_attribute_docstrings": True}  # pydantic's ConfigDict, as the plain dict it is
 
-class Column(BaseModel):
+
+@dataclass(frozen=True)
+class Column:
     """One column of a stream, with Airbyte's JSON-schema type reduced to one comparable word."""
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    __pydantic_config__ = _DESCRIBED
 
     name: str
-    type: str = Field(description="string, integer, number, boolean, date, date-time, time, object, array or unknown")
+    type: str
+    """string, integer, number, boolean, date, date-time, time, object, array or unknown"""
     nullable: bool = True
-    json_schema: dict[str, Any] = Field(default_factory=dict, description="The property's JSON schema as discovered")
+    json_schema: dict[str, Any] = field(default_factory=dict)
+    """The property's JSON schema as discovered"""
 
 
-class ForeignKey(BaseModel):
+@dataclass(frozen=True)
+class ForeignKey:
     """A relationship from this stream's columns to another stream's columns (databases)."""
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+    __pydantic_config__ = _DESCRIBED
 
     columns: tuple[str, ...]
-    references: str = Field(description="The referred stream's name")
+    references: str
+    """The referred stream's name"""
     referred_columns: tuple[str, ...]
     referred_namespace: str | None = None
 
@@ -37,20 +52,21 @@ class ForeignKey(BaseModel):
         return f"({', '.join(self.columns)}) -> {self.references}({', '.join(self.referred_columns)})"
 
 
-class TableStatistics(BaseModel):
+@dataclass(frozen=True)
+class TableStatistics:
     """Estimated size from the database's own statistics: shown by discover, never recorded (it always moves)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
 
     estimated_rows: int | None = None
     estimated_bytes: int | None = None
 
 
-class Stream(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
+@dataclass(frozen=True)
+class Stream:
+    __pydantic_config__ = _DESCRIBED
 
     name: str
-    namespace: str | None = Field(default=None, description="Schema (PostgreSQL) or database (MySQL); None for files")
+    namespace: str | None = None
+    """Schema (PostgreSQL) or database (MySQL); None for files"""
     columns: tuple[Column, ...] = ()
     primary_key: tuple[str, ...] = ()
     cursor: tuple[str, ...] = ()
@@ -61,13 +77,34 @@ class Stream(BaseModel):
         return next((c for c in self.columns if c.name == name), None)
 
 
-class Catalog(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+@dataclass(frozen=True)
+class Catalog:
     streams: tuple[Stream, ...] = ()
 
     def stream(self, name: str) -> Stream | None:
         return next((s for s in self.streams if s.name == name), None)
+
+
+def as_json_data(value: Catalog | Stream | Column | ForeignKey | TableStatistics) -> dict[str, Any]:
+    """Plain JSON values (tuples become lists when dumped), field by field as declared."""
+    return dataclasses.asdict(value)
+
+
+def catalog_to_json(catalog: Catalog) -> str:
+    return json.dumps(as_json_data(catalog), separators=(",", ":"), ensure_ascii=False)
+
+
+def catalog_from_json(text: str | bytes, *, strict: bool = False) -> Catalog:
+    """A catalog from JSON, every field checked; ValueError (pydantic's ValidationError is one) when it is not.
+    `strict`: no conversion at all (a list where a tuple belongs, "1" for 1) is accepted either."""
+    return _catalog_adapter().validate_json(text, strict=strict)
+
+
+@functools.cache
+def _catalog_adapter() -> TypeAdapter[Catalog]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Catalog)
 
 
 def column_type(prop: dict[str, Any]) -> tuple[str, bool]:

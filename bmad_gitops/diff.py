@@ -6,6 +6,7 @@ drift, column by column) and config vs live (declared streams and columns the so
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,7 +186,7 @@ def _select(desired: Desired, live: Catalog) -> tuple[tuple[Stream, ...], list[M
             updates["primary_key"] = exp.primary_key
         if exp.cursor:
             updates["cursor"] = (exp.cursor,)
-        chosen.append(stream.model_copy(update=updates) if updates else stream)
+        chosen.append(dataclasses.replace(stream, **updates) if updates else stream)
     return tuple(sorted(chosen, key=lambda s: s.name)), messages
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write_text
-from .catalog import Catalog
+from .catalog import Catalog, catalog_from_json, catalog_to_json
 from .connectors.registry import ConnectorEntry, entry
 from .errors import ConfigError, ProjectError
 from .localpaths import local_file_path
@@ -92,12 +92,12 @@ def discover_source(
     fresh = not known.remote or fingerprint is not None or (path.is_file() and time.time() - path.stat().st_mtime <= (remote_ttl or 0))
     if path.is_file() and fresh:
         try:
-            return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
+            return catalog_from_json(path.read_bytes())
         except ValueError:
             pass  # a damaged entry is simply rediscovered and replaced
     with secrets_hidden(source.config):
         catalog = known.backend().discover(connector_config(source, root))
     # The cache is an optimisation: a folder that cannot take it costs a discovery next time, no more.
     with contextlib.suppress(OSError, ProjectError):
-        atomic_write_text(path, catalog.model_dump_json(), root=root)
+        atomic_write_text(path, catalog_to_json(catalog), root=root)
     return catalog

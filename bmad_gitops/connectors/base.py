@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-if TYPE_CHECKING:  # the catalog is pydantic, which validate never imports
+if TYPE_CHECKING:  # validate never imports the catalog
     from ..catalog import Catalog, TableStatistics
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from ..catalog import as_json_data
 from ..engine import Discovery
 
 
@@ -44,8 +45,8 @@ def render_catalog_json(found: Discovery) -> str:
         "source": found.source,
         "connector": found.connector,
         "connector_version": found.version,
-        **found.catalog.model_dump(mode="json"),
-        "statistics": {name: stats.model_dump(mode="json") for name, stats in sorted(found.statistics.items())},
+        **as_json_data(found.catalog),
+        "statistics": {name: as_json_data(stats) for name, stats in sorted(found.statistics.items())},
         "samples": found.samples,
         "objects": list(found.objects),
         "more_objects": found.more_objects,

@@ -89,7 +89,7 @@ def _with_data_files(inputs: Inputs, resolved: ResolvedSource, root: Path) -> In
 
 
 def _catalog(resolved: ResolvedSource, root: Path, cache_only: bool) -> Any:
-    from ..catalog import Catalog
+    from ..catalog import catalog_from_json
     from ..connectors.registry import entry
     from ..discovery import cache_dir, cache_key, discover_source
 
@@ -99,13 +99,14 @@ def _catalog(resolved: ResolvedSource, root: Path, cache_only: bool) -> Any:
             return None
         path = cache_dir(root) / f"{cache_key(resolved, known.version(), root)}.json"
         try:
-            return Catalog.model_validate_json(path.read_text(encoding="utf-8"))
+            return catalog_from_json(path.read_bytes())
         except (OSError, ValueError):
             return None
     return discover_source(resolved, root)
 
 
 def discover_request(root: str, env: Mapping[str, str], request: Mapping[str, Any], cache_only: bool = False) -> dict[str, Any] | None:
+    from ..catalog import as_json_data
     from ..connectors.registry import entry
 
     project = _project(root)
@@ -120,7 +121,7 @@ def discover_request(root: str, env: Mapping[str, str], request: Mapping[str, An
         "source": request.get("source"),
         "connector": resolved.connector,
         "version": entry(resolved.connector).version(),
-        "streams": [s.model_dump(mode="json") for s in catalog.streams],
+        "streams": [as_json_data(s) for s in catalog.streams],
     }
 
 

@@ -9,6 +9,7 @@ Each test gets its own PostgreSQL schema (in one session database) or MariaDB da
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import shutil
@@ -17,6 +18,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import types
+import typing
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,7 +30,7 @@ import psycopg
 import pymysql
 import pytest
 
-from bmad_gitops.catalog import Catalog
+from bmad_gitops.catalog import Catalog, catalog_from_json, catalog_to_json
 from bmad_gitops.connectors.sql.config import mysql_config, postgres_config
 
 # A password no message may ever show: '@' and ':' break formatted URLs, the rest breaks naive quoting.
@@ -37,11 +40,38 @@ SqlRunner = Callable[[str], None]
 
 
 def validated(catalog: Catalog) -> Catalog:
-    """Discover builds its catalog with model_construct (no validation): its JSON, serialised with type warnings
-    as errors and validated back, must give the very same catalog."""
-    again = Catalog.model_validate_json(catalog.model_dump_json(warnings="error"))
-    assert again == catalog
+    """Discover builds its catalog from plain dataclasses (nothing converts a value): every field must already
+    have exactly its declared type, and the JSON of the catalog, validated back, must give the same catalog."""
+    _exact(catalog, Catalog)
+    assert catalog_from_json(catalog_to_json(catalog)) == catalog
     return catalog
+
+
+def _exact(value: Any, annotation: Any) -> None:
+    """`value` is exactly of the type `annotation` names, down to each tuple item and dataclass field."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if dataclasses.is_dataclass(annotation):
+        assert type(value) is annotation, (value, annotation)
+        for name, hint in typing.get_type_hints(annotation).items():
+            _exact(getattr(value, name), hint)
+    elif origin is tuple:
+        assert type(value) is tuple, value
+        for item in value:
+            _exact(item, args[0])
+    elif origin is dict:
+        assert type(value) is dict and all(type(k) is str for k in value), value
+    elif origin in (typing.Union, types.UnionType):
+        assert any(_matches(value, option) for option in args), (value, annotation)
+    else:
+        assert type(value) is annotation, (value, annotation)
+
+
+def _matches(value: Any, annotation: Any) -> bool:
+    try:
+        _exact(value, annotation)
+    except AssertionError:
+        return False
+    return True
 
 
 def pytest_configure(config: pytest.Config) -> None:

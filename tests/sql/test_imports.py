@@ -19,13 +19,25 @@ HEAVY = ("sqlalchemy", "psycopg", "pymysql", "ruamel.yaml", "pydantic")
     [
         ("bmad_gitops.connectors.sql, bmad_gitops.connectors.sql.config", ()),
         ("bmad_gitops.connectors.sql.backend, bmad_gitops.writer", ()),
-        ("bmad_gitops.importer", ("pydantic",)),  # it reads Catalog models
+        ("bmad_gitops.importer", ()),  # it reads catalogs: plain dataclasses
     ],
 )
 def test_light_imports(modules: str, allowed: tuple[str, ...]) -> None:
     code = f"import sys, {modules}; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out == f"{sorted(allowed)}\n"
+
+
+def test_a_discover_never_imports_pydantic() -> None:
+    """Importing pydantic costs more than a database's catalog queries: the catalog and what discover runs
+    (reflection, statistics, the discovery stage, the CLI's rendering) must not need it."""
+    modules = (
+        "bmad_gitops.catalog, bmad_gitops.connectors.sql.reflect, bmad_gitops.connectors.sql.statistics,"
+        " bmad_gitops.discovery, bmad_gitops.engine, bmad_gitops.render.catalog_text"
+    )
+    code = f"import sys, {modules}; print('pydantic' in sys.modules, 'sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out == "False True\n"  # SQLAlchemy is there: the import list did reach the backend
 
 
 def test_heavy_imports_pause_the_collector_and_restore_it() -> None:

@@ -15,7 +15,7 @@ from .connection import create_database_engine
 from .failures import connector_error
 from .settings import CONNECTORS, MYSQL, ConnectionSettings, connection_settings
 
-if TYPE_CHECKING:  # pydantic models: imported by the modules that build them, when they run
+if TYPE_CHECKING:  # the catalog: imported by the modules that build it, when they run
     from ...catalog import Catalog, TableStatistics
 
 T = TypeVar("T")
@@ -86,7 +86,7 @@ class SqlBackend:
 
 @contextlib.contextmanager
 def importing_without_collector() -> Iterator[None]:
-    """Import SQLAlchemy, a dialect, a driver or pydantic with the cyclic garbage collector paused, then gc.freeze()
+    """Import SQLAlchemy, a dialect or a driver with the cyclic garbage collector paused, then gc.freeze()
     what exists, when the block imported anything new.
 
     Those imports create ~90,000 objects that the collector tracks (classes, functions, caches), and they live as

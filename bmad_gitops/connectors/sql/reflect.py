@@ -59,7 +59,7 @@ def discover_catalog(conn: Connection, settings: ConnectionSettings) -> Catalog:
         for relation, cols in columns.items()
         if cols
     ]
-    return Catalog.model_construct(streams=tuple(sorted(streams, key=lambda s: (s.name, s.namespace or ""))))
+    return Catalog(streams=tuple(sorted(streams, key=lambda s: (s.name, s.namespace or ""))))
 
 
 def require_namespaces(conn: Connection, settings: ConnectionSettings) -> None:
@@ -112,9 +112,8 @@ def _stream(
     data_types: Mapping[tuple[str, str], str],
     default_schema: str,
 ) -> Stream:
-    # model_construct, not validation: every value here already has its field's exact type (str, bool, tuples of
-    # str, a fresh dict per schema), so validating 2,000 columns would only copy them. The tests validate a
-    # discovered catalog's JSON back into an equal Catalog, which keeps it that way.
+    # Every value gets its field's exact type here (str, bool, tuples of str, a fresh dict per schema): the
+    # dataclasses do not convert. The tests validate a discovered catalog strictly, which keeps it that way.
     schema, table = relation
     built = []
     cursor_capable = False
@@ -124,11 +123,11 @@ def _stream(
         cursor_capable = cursor_capable or mapped.cursor
         word, _ = column_type(mapped.json_schema)
         built.append(
-            Column.model_construct(
+            Column(
                 name=name, type=word, nullable=bool(col.get("nullable", True)), json_schema=mapped.json_schema
             )
         )
-    return Stream.model_construct(
+    return Stream(
         name=str(names[relation]),
         namespace=str(schema),
         columns=tuple(built),
@@ -143,7 +142,7 @@ def _foreign_key(fk: Mapping[str, Any], default_schema: str, names: Mapping[Rela
     # SQLAlchemy leaves referred_schema empty when the referred table is in the connection's default schema.
     referred_schema = fk.get("referred_schema") or default_schema
     referred = (referred_schema, fk["referred_table"])
-    return ForeignKey.model_construct(
+    return ForeignKey(
         columns=tuple(map(str, fk["constrained_columns"])),
         references=str(names.get(referred, fk["referred_table"])),
         referred_columns=tuple(map(str, fk["referred_columns"])),
