@@ -5,8 +5,8 @@
 2. test extraction of 100 rows (SqlBackend.read, connect included) against a bare psycopg / PyMySQL connect +
    fetch of the same rows in the same process. Target: at most 1.5x.
 3. for information, no target: `bmad-gitops discover` itself on a project holding that schema's definition (made
-   by `bmad-gitops import`), against the whole discover process of 1. The CLI also loads and validates the
-   project, asks for table statistics and renders the catalog.
+   by `bmad-gitops import`), against the whole discover process of 1. The CLI also starts click, validates the
+   definition (2,800 lines), reads the table statistics (on the same connection) and renders the catalog.
 
 Uses the servers on 127.0.0.1:5432 (user postgres, trust) and 127.0.0.1:3306 (root, no password), or the ports
 given. Creates a `bench_sql` schema / database, drops it afterwards, and prints a Markdown table of medians.
