@@ -51,6 +51,9 @@ EVERY_TYPE: dict[str, tuple[str, dict[str, Any]]] = {
     "c_int4range": ("int4range", at.STRING),
     "c_enum": ("{schema}.mood", at.STRING),
     "c_domain": ("{schema}.positive", at.INTEGER),
+    "c_domain_whole": ("{schema}.whole", at.INTEGER),  # a domain over numeric(p, 0): its base type's rule
+    "c_domain_cents": ("{schema}.cents", at.NUMBER),
+    "c_domain_numeric": ("{schema}.amount", at.NUMBER),
     "c_int_array": ("integer[]", at.array_of(at.INTEGER)),
     "c_numeric_array": ("numeric(5,0)[]", at.array_of(at.NUMBER)),
     "c_text_array": ("text[]", at.array_of(at.STRING)),
@@ -62,6 +65,9 @@ EVERY_TYPE: dict[str, tuple[str, dict[str, Any]]] = {
 def test_every_type_discovers_as_airbyte_maps_it(pg: PostgresSchema) -> None:
     pg.run(f"CREATE TYPE \"{pg.schema}\".mood AS ENUM ('sad', 'ok')")
     pg.run(f'CREATE DOMAIN "{pg.schema}".positive AS integer CHECK (VALUE > 0)')
+    pg.run(f'CREATE DOMAIN "{pg.schema}".whole AS numeric(12,0)')
+    pg.run(f'CREATE DOMAIN "{pg.schema}".cents AS numeric(12,2)')
+    pg.run(f'CREATE DOMAIN "{pg.schema}".amount AS numeric')
     columns = ", ".join(f"{name} {sql.format(schema=pg.schema)}" for name, (sql, _) in EVERY_TYPE.items())
     pg.run(f'CREATE TABLE "{pg.schema}".everything ({columns})')
 

@@ -6,6 +6,7 @@ One stream per table, partitioned table, partition, view and materialized view (
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ def discover_catalog(conn: Connection, settings: ConnectionSettings) -> Catalog:
             for (_, table), fks in inspector.get_multi_foreign_keys(schema=schema, kind=ObjectKind.ANY).items():
                 foreign[(schema, table)] = [dict(fk) for fk in fks]
     data_types = _mysql_null_type_names(conn, settings, columns)
+    _postgres_domain_numerics(conn, settings, columns)
     default_schema = inspector.default_schema_name or settings.namespaces[0]
     names = stream_names(columns, settings.namespaces)
     type_of = _type_mapper(settings)
@@ -86,6 +88,43 @@ def _mysql_null_type_names(
         return {}
     sql = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = :db"
     return {(row[0], row[1]): str(row[2]) for row in conn.execute(text(sql), {"db": settings.database})}
+
+
+_NUMERIC_TYPMOD = re.compile(r"numeric\((\d+),(\d+)\)")
+
+
+def _postgres_domain_numerics(
+    conn: Connection, settings: ConnectionSettings, columns: Mapping[Relation, list[dict[str, Any]]]
+) -> None:
+    """Give a domain over numeric(p, s) its precision and scale, which SQLAlchemy's domain reflection drops (it
+    reads the base type without its modifier): Airbyte types a domain as its base type, numeric(p, 0) INTEGER."""
+    from sqlalchemy.dialects.postgresql import DOMAIN
+    from sqlalchemy.types import NUMERIC, Numeric
+
+    if not settings.is_postgres:
+        return
+    domains = [
+        col["type"]
+        for cols in columns.values()
+        for col in cols
+        if isinstance(col["type"], DOMAIN)
+        and isinstance(col["type"].data_type, Numeric)
+        and col["type"].data_type.precision is None
+    ]
+    if not domains:
+        return
+    sql = (
+        "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod) FROM pg_catalog.pg_type t"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd'"
+    )
+    based = {(row[0], row[1]): str(row[2]) for row in conn.execute(text(sql))}
+    for domain in domains:
+        # A domain on the search path is reflected without its schema: look in the configured schemas, in order.
+        schemas = (domain.schema,) if domain.schema else (*settings.schemas, "public")
+        base = next((based[(schema, domain.name)] for schema in schemas if (schema, domain.name) in based), "")
+        typmod = _NUMERIC_TYPMOD.fullmatch(base)
+        if typmod:
+            domain.data_type = NUMERIC(int(typmod.group(1)), int(typmod.group(2)))
 
 
 TypeMapper = Callable[[Any, str | None], ColumnType]  # (SQLAlchemy type, information_schema data_type)
