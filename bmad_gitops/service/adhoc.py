@@ -18,6 +18,7 @@ from ..diagnostics import Diagnostic
 from ..errors import ConfigError
 from ..project import Project
 from ..resolve import ResolvedSource
+from .reach import Reach
 
 # request `connector_type` -> (definition `type`, connector); connector names are accepted as they are.
 KINDS: dict[str, tuple[str, str]] = {
@@ -118,7 +119,11 @@ def check_text(project: Project, text: str, display: str, name: str) -> list[Dia
     return [*loaded.warnings, *(locate(loaded, f) for f in definition_findings(loaded, path, project.root, stories))]
 
 
-def resolve_adhoc(project: Project, connector_type: str, config: Mapping[str, Any]) -> ResolvedSource:
+def resolve_adhoc(
+    project: Project, connector_type: str, config: Mapping[str, Any], reach: Reach | None = None
+) -> ResolvedSource:
+    """`reach`: for a key that may only read, the saved sources' addresses and the operator's allowed hosts; an
+    address outside them is refused before any connection (None: a key that may reach new hosts)."""
     from ..definitions import Definition
     from ..load import Document, parse_document
     from ..resolve import resolve
@@ -126,6 +131,12 @@ def resolve_adhoc(project: Project, connector_type: str, config: Mapping[str, An
 
     data, env = adhoc_definition(connector_type, config)
     refuse_private_paths(project, data)
+    if reach is not None:
+        from ..connectors.registry import entry
+        from .reach import require_known_address
+
+        connector = str(data["connector"])
+        require_known_address(connector, entry(connector).family, config, reach.known, reach.allowed)
     text = render_yaml(data)
     errors = [d for d in check_text(project, text, "request", "adhoc") if d.severity == "error"]
     if errors:

@@ -323,7 +323,7 @@ def _routes(app: FastAPI, service: Service) -> None:
     async def discover(body: SourceRequest, request: Request, who: Reader) -> Response:
         _note(request, source=_label(body))
         service.require_feature()
-        payload = _request_payload(body)
+        payload = _request_payload(body, who, service.settings)
         key = ("discover", _fingerprint(payload))
         hit = service.memo.get(key)
         if hit is not None:
@@ -347,7 +347,7 @@ def _routes(app: FastAPI, service: Service) -> None:
             raise ApiError(422, f"limit {limit} is above the server's maximum", f"ask for at most {service.settings.read_limit_max}")
         if body.unmasked and not who.allows("data_read_unmasked"):
             raise ApiError(403, f"key '{who.name}' may not read unmasked records", "use a key with admin or data_read_unmasked")
-        payload = _request_payload(body)
+        payload = _request_payload(body, who, service.settings)
         key = ("read", _fingerprint(payload), body.stream_name, limit, body.unmasked)
         hit = service.memo.get(key)
         if hit is not None:
@@ -491,14 +491,20 @@ def _label(body: SourceRequest) -> str:
     return body.source or f"adhoc:{body.connector_type}"
 
 
-def _request_payload(body: SourceRequest) -> dict[str, Any]:
+def _request_payload(body: SourceRequest, who: Caller, settings: ServiceSettings) -> dict[str, Any]:
+    """What the job receives. An ad-hoc request by a key without data_write carries `reach` (the operator's
+    allowed hosts): it may connect only where saved sources do or those hosts allow (service/reach.py). Being
+    part of the payload, it is part of the memo key too, so no kept answer crosses from one kind of key to another."""
     if body.source:
         if body.config is not None or body.connector_type is not None:
             raise ApiError(422, "give either `source` or `connector_type` and `config`", "not both")
         return {"source": body.source}
     if not body.connector_type or body.config is None:
         raise ApiError(422, "give `source`, or `connector_type` and `config`", 'e.g. {"source": "customers"}')
-    return {"connector_type": body.connector_type, "config": body.config}
+    payload: dict[str, Any] = {"connector_type": body.connector_type, "config": body.config}
+    if not who.allows("data_write"):
+        payload["reach"] = sorted(settings.allowed_hosts)
+    return payload
 
 
 def _docs(app: FastAPI) -> None:

@@ -74,6 +74,13 @@ _KEYS_FILE = click.option(
 )
 @click.option("--rate", default=600, show_default=True, type=click.IntRange(1), help="Requests per minute per key.")
 @click.option("--cors-origin", "cors", multiple=True, help="Allow browser calls from this origin (none by default).")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="A host read-only keys may reach ad hoc, besides the saved sources' (none by default).",
+)
 def serve(
     host: str,
     port: int,
@@ -85,6 +92,7 @@ def serve(
     max_upload_mib: int,
     rate: int,
     cors: tuple[str, ...],
+    allow_hosts: tuple[str, ...],
 ) -> None:
     """Run the HTTP service for BMad agents (FastAPI + uvicorn)."""
     from . import serving
@@ -115,6 +123,7 @@ def serve(
         requests_per_minute=int(str(pick("rate", rate, "requests_per_minute"))),
         read_limit_max=int(given.get("read_limit_max", 1000)),
         cors_origins=tuple(cors) or tuple(given.get("cors_origins") or ()),
+        allowed_hosts=tuple(allow_hosts) or tuple(given.get("allowed_hosts") or ()),
         env=dict(os.environ),
     )
     if not settings.keys_path(root).is_file():

@@ -7,6 +7,7 @@ from typing import Any
 # The first class name in an error's MRO found here decides the status.
 STATUS_BY_ERROR = {
     "DefinitionInvalid": 422,
+    "HostNotAllowed": 403,
     "ConfigNotFound": 404,
     "StreamNotFound": 404,
     "ConfigConflict": 409,

@@ -73,7 +73,12 @@ def resolve_request(
             if inputs.settled(time.time_ns()):  # a stamp from the last clock tick may not show the next write
                 _RESOLVED[(name, key)] = known
         return known
-    return resolve_adhoc(project, str(request.get("connector_type") or ""), request.get("config") or {})
+    reach = None
+    if request.get("reach") is not None:  # a key that may only read: known addresses and the allowed hosts only
+        from .reach import Reach, saved_addresses
+
+        reach = Reach(saved_addresses(project, env), tuple(request["reach"]))
+    return resolve_adhoc(project, str(request.get("connector_type") or ""), request.get("config") or {}, reach)
 
 
 # Resolved saved sources by what their validity and values depend on (see request_inputs): a repeated read of an

@@ -32,6 +32,7 @@ class ServiceSettings:
     timeout_s: float = 120.0
     git_branch: bool = False
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # more hosts a read-only key's ad-hoc requests may reach (service/reach.py)
     env: dict[str, str] = field(default_factory=dict)  # the environment connectors resolve ${VAR} from
 
     def keys_path(self, root: Path) -> Path:

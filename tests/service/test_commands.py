@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bmad_gitops.service.commands import keys
+from bmad_gitops.service.commands import keys, serve
 
 from .conftest import demo_key, free_port, make_project, wait_healthy
 
@@ -93,3 +93,23 @@ def test_a_keys_file_outside_the_project_is_refused(tmp_path: Path, monkeypatch:
     (root / ".bmad-gitops" / "service").symlink_to(tmp_path / "elsewhere")  # the default path, through a link
     linked = CliRunner().invoke(keys, ["create", "--name", "agent", "--scopes", "data_read"])
     assert linked.exit_code != 0 and not (tmp_path / "elsewhere" / "keys.json").exists()
+
+
+def test_allowed_hosts_come_from_the_flag_or_the_project_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bmad_gitops.service import serving
+    from bmad_gitops.service.settings import ServiceSettings
+
+    root = make_project(tmp_path / "p")
+    demo_key(root)
+    monkeypatch.chdir(root)
+    started: list[ServiceSettings] = []
+    monkeypatch.setattr(serving, "run", lambda _root, settings, _processes: started.append(settings))  # not started
+    (root / "bmad-gitops.yaml").write_text("service:\n  allowed_hosts: [db.internal, 'api.internal:8443']\n", encoding="utf-8")
+
+    assert CliRunner().invoke(serve, []).exit_code == 0
+    assert CliRunner().invoke(serve, ["--allow-host", "other:5432"]).exit_code == 0
+
+    assert [s.allowed_hosts for s in started] == [("db.internal", "api.internal:8443"), ("other:5432",)]
+    (root / "bmad-gitops.yaml").write_text("service:\n  allowed_hosts: db.internal\n", encoding="utf-8")
+    refused = CliRunner().invoke(serve, [])
+    assert refused.exit_code != 0 and len(started) == 2  # a string where a list belongs: the settings file is refused
