@@ -30,6 +30,8 @@ class Reply:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before the response starts, to provoke client timeouts
+    raw: bytes | None = None  # sent as it is instead of `body` as JSON (an HTML error page, say)
+    content_type: str = "application/json"
 
 
 Route = Callable[[Request], Reply]
@@ -60,10 +62,10 @@ class LoopbackApi:
                 reply = route(request) if route else Reply({"error": "not found"}, 404)
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = json.dumps(reply.body).encode()
+                payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 try:
                     self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", reply.content_type)
                     self.send_header("Content-Length", str(len(payload)))
                     for name, value in reply.headers.items():
                         self.send_header(name, value)

@@ -248,3 +248,40 @@ def test_unknown_stream_and_version() -> None:
     assert backend.version().startswith("cdk-")
     with serve({"/users": page_route(people(1))}) as api, pytest.raises(ConnectorError, match="no stream 'orders'"):
         backend.read(api_config(definition(api.base_url)), "orders", 5)
+
+
+def _explained(config: dict[str, Any], op: str) -> ConnectorError:
+    backend = DeclarativeBackend("source-declarative-manifest")
+    with pytest.raises(ConnectorError) as caught:
+        if op == "read":
+            backend.read(api_config(config), "users", 10)
+        else:
+            backend.discover(api_config(config))
+    return caught.value
+
+
+@pytest.mark.parametrize("op", ["read", "discover"])
+def test_a_records_path_the_response_lacks_is_an_error_not_an_empty_read(op: str) -> None:
+    routes = {"/users": lambda r: Reply({"items": people(3)}), "/list": lambda r: Reply(people(2))}
+    with serve(routes) as api:
+        for path in ("/users", "/list"):  # an object without `data`, and a bare list
+            error = _explained(definition(api.base_url, path), op)
+            assert error.message == "source-declarative-manifest: stream 'users' read no records: the response has no 'data' (its records_path)"
+            assert "records_path" in error.hint and "person" not in error.message + error.hint  # no data shown
+        assert len(api.hits("/users")) == 2  # the read, then one look at the whole first page
+
+
+@pytest.mark.parametrize("op", ["read", "discover"])
+def test_a_response_that_is_not_json_is_an_error(op: str) -> None:
+    login = Reply(raw=b"<html><body>Please sign in</body></html>", content_type="text/html")
+    with serve({"/users": lambda r: login}) as api:
+        error = _explained(definition(api.base_url), op)
+    assert "the response is not a JSON object with 'data' (not JSON, or an empty list)" in error.message
+    assert "sign in" not in error.message.lower()
+
+
+def test_an_empty_list_at_the_records_path_is_an_empty_read() -> None:
+    with serve({"/users": lambda r: Reply({"data": []})}) as api:
+        assert read(definition(api.base_url)) == []
+        catalog = DeclarativeBackend("source-declarative-manifest").discover(api_config(definition(api.base_url)))
+    assert [s.name for s in catalog.streams] == ["users"]

@@ -7,6 +7,7 @@ appears, disappears or changes type upstream changes the discovered catalog (tha
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import hashlib
 import importlib.metadata
@@ -132,6 +133,8 @@ class DeclarativeBackend:
                 if not schema.get("properties"):
                     where.stream = stream.name
                     sample = [plain_record(row, None) for row in self._records(source, stream.name, SAMPLE_RECORDS)]
+                    if not sample:
+                        self._explain_no_records(config, stream.name)
                     schema = _infer_schema(stream.name, sample)
                 schemas[stream.name] = schema
                 keys[stream.name] = {
@@ -152,7 +155,45 @@ class DeclarativeBackend:
             available = sorted(s.name for s in source.discovered_catalog.streams)
             if stream not in available:
                 raise ConnectorError(f"{self.connector} has no stream {stream!r}; streams: {', '.join(available)}")
-            return [plain_record(row, columns) for row in self._records(source, stream, limit)]
+            records = [plain_record(row, columns) for row in self._records(source, stream, limit)]
+        if not records:
+            self._explain_no_records(config, stream)
+        return records
+
+    def _explain_no_records(self, config: Mapping[str, Any], stream: str) -> None:
+        """Raise one line when a stream read nothing because its records_path is not in the response (or the
+        response is not JSON), instead of a silent empty read; return when the API's list is simply empty.
+
+        The CDK's extractor returns nothing for a path that is missing. So the first page is read once more with
+        the path emptied, which gives the whole response as a record, through the same requester, auth and
+        parameters; only the path is then looked up in it (the response's contents are never shown).
+        """
+        manifest, values = split_config(config)
+        path = _records_path(manifest, stream)
+        if not path or any(not isinstance(part, str) or "*" in part or "{" in part for part in path):
+            return  # the whole response, or a path with wildcards or templates: nothing to check
+        probe = copy.deepcopy(manifest)
+        _set_records_path(probe, stream, [])
+        where = _Where()
+        where.stream = stream
+        with self._session({MANIFEST_KEY: probe, **values}, fresh=True, where=where) as source:
+            first = self._records(source, stream, 1)
+        shown = ".".join(path)
+        if not first:
+            raise ConnectorError(
+                f"{self.connector}: stream '{stream}' read no records: the response is not a JSON object with"
+                f" '{shown}' (not JSON, or an empty list)",
+                "check base_url, path and auth (a login page is HTML), then records_path",
+            )
+        found: Any = first[0]
+        for part in path:
+            if not isinstance(found, Mapping) or part not in found:
+                raise ConnectorError(
+                    f"{self.connector}: stream '{stream}' read no records: the response has no '{shown}'"
+                    " (its records_path)",
+                    "set records_path to the field that holds the list of records ([] when the response is the list)",
+                )
+            found = found[part]
 
     @staticmethod
     def _records(source: Source, stream: str, limit: int) -> list[dict[str, Any]]:
@@ -206,6 +247,28 @@ class DeclarativeBackend:
         # A dict manifest runs in-process; a YAML string would be taken as a name to download (PYAIRBYTE.md).
         source = get_source(f"source-declarative-manifest-{digest}", config=values, source_manifest=manifest)
         return source, record_connector_errors(source)
+
+
+def _extractor(manifest: Mapping[str, Any], stream: str) -> dict[str, Any] | None:
+    for entry in manifest.get("streams") or []:
+        if isinstance(entry, Mapping) and entry.get("name") == stream:
+            selector = (entry.get("retriever") or {}).get("record_selector") or {}
+            extractor = selector.get("extractor")
+            if isinstance(extractor, dict) and extractor.get("type") == "DpathExtractor":
+                return extractor
+    return None
+
+
+def _records_path(manifest: Mapping[str, Any], stream: str) -> list[Any]:
+    extractor = _extractor(manifest, stream)
+    path = extractor.get("field_path") if extractor is not None else None
+    return list(path) if isinstance(path, list) else []
+
+
+def _set_records_path(manifest: Mapping[str, Any], stream: str, path: list[str]) -> None:
+    extractor = _extractor(manifest, stream)
+    if extractor is not None:
+        extractor["field_path"] = path
 
 
 def _page_size(manifest: Mapping[str, Any], stream: str) -> int | None:
