@@ -31,7 +31,10 @@ def sensitive_names(names: Iterable[str]) -> frozenset[str]:
 
 
 def mask_record(record: Mapping[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
-    return {k: (MASK if k in sensitive and v is not None else v) for k, v in record.items()}
+    """The record with sensitive values masked. Names match without regard to case: a database matches column
+    names so (MySQL always does), and `sensitive: [Email]` must not leave an `email` column in clear."""
+    folded = {name.casefold() for name in sensitive}
+    return {k: (MASK if v is not None and k.casefold() in folded else v) for k, v in record.items()}
 
 
 def profile_records(stream: Stream, records: Sequence[Mapping[str, Any]]) -> StreamProfile:

@@ -97,3 +97,4 @@ def test_profile_counts_nulls_and_violations() -> None:
     hidden = sensitive_columns(stream)
     assert hidden == {"email"}
     assert mask_record(records[0], hidden) == {"id": 1, "email": "****"}
+    assert mask_record({"ID": 1, "Email": "a@x"}, frozenset({"email"})) == {"ID": 1, "Email": "****"}  # any case

@@ -149,6 +149,14 @@ def test_mariadb_loop_with_drift_and_a_canary_password_nowhere(
     assert loop.run("apply", "--auto-approve")[0] == 0
     assert "weight" in json.dumps(loop.state("inventory"))
 
+    # MySQL matches column names without case: a declared `SKU` masks the `sku` column in what discover shows.
+    path = loop.root / "sources" / "inventory.yaml"
+    path.write_text(path.read_text().replace("primary_key: [sku]", "primary_key: [sku]\n    sensitive: [SKU]"))
+    code, out, err = loop.run("discover", "inventory", "--sample", "2")
+    assert code == 0, out + err
+    samples = [line for line in out.splitlines() if "sample:" in line]
+    assert len(samples) == 2 and all('"sku": "****"' in line for line in samples), out
+
     monkeypatch.setenv("INV_PASSWORD", CANARY)  # a wrong password now: the failure paths must not leak it
     for command in (("plan",), ("apply", "--auto-approve"), ("check", "inventory"), ("discover", "inventory")):
         code, out, err = loop.run(*command)
