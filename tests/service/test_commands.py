@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from bmad_gitops.service.commands import keys, serve
+from bmad_gitops.service.commands import default_processes, keys, serve
 
 from .conftest import demo_key, free_port, make_project, wait_healthy
 
@@ -52,6 +53,7 @@ def test_serve_starts_answers_and_stops(tmp_path: Path) -> None:
         server.terminate()
         _, err = server.communicate(timeout=30)
     assert key not in err
+    assert err.count("Started server process") == default_processes() == min(os.cpu_count() or 1, 4), err
 
 
 def test_serve_with_several_processes_shares_one_rate_limit_and_one_audit_log(tmp_path: Path) -> None:
