@@ -96,7 +96,7 @@ def catalog_to_json(catalog: Catalog) -> str:
 
 def catalog_from_json(text: str | bytes, *, strict: bool = False) -> Catalog:
     """A catalog from JSON, every field checked; ValueError (pydantic's ValidationError is one) when it is not.
-    `strict`: no conversion at all (a list where a tuple belongs, "1" for 1) is accepted either."""
+    `strict`: pydantic's strict mode ("1" is not 1, "yes" is not true; JSON arrays still fill tuples)."""
     return _catalog_adapter().validate_json(text, strict=strict)
 
 

@@ -293,7 +293,8 @@ def discover(ctx: Context, name: str, *, statistics: bool = True, sample: int = 
     resolved = resolve_source(ctx, name)
     known = entry(resolved.connector)
     stats: dict[str, TableStatistics] = {}
-    measured = getattr(known.backend(), "discover_with_statistics", None) if statistics else None
+    wanted = statistics and known.family == "database"  # other families: no backend is built for a cached catalog
+    measured = getattr(known.backend(), "discover_with_statistics", None) if wanted else None
     if measured is not None:  # a database: its catalog is never cached, and sizes come on the same connection
         with secrets_hidden(resolved.config):
             catalog, found = measured(connector_config(resolved, ctx.project.root))

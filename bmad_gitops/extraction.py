@@ -5,6 +5,7 @@ A record violates the schema when one of its values does not match its column's 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -33,8 +34,13 @@ def sensitive_names(names: Iterable[str]) -> frozenset[str]:
 def mask_record(record: Mapping[str, Any], sensitive: frozenset[str]) -> dict[str, Any]:
     """The record with sensitive values masked. Names match without regard to case: a database matches column
     names so (MySQL always does), and `sensitive: [Email]` must not leave an `email` column in clear."""
-    folded = {name.casefold() for name in sensitive}
+    folded = _folded(sensitive)
     return {k: (MASK if v is not None and k.casefold() in folded else v) for k, v in record.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _folded(names: frozenset[str]) -> frozenset[str]:
+    return frozenset(name.casefold() for name in names)
 
 
 def profile_records(stream: Stream, records: Sequence[Mapping[str, Any]]) -> StreamProfile:

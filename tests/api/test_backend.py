@@ -261,27 +261,44 @@ def _explained(config: dict[str, Any], op: str) -> ConnectorError:
 
 
 @pytest.mark.parametrize("op", ["read", "discover"])
-def test_a_records_path_the_response_lacks_is_an_error_not_an_empty_read(op: str) -> None:
-    routes = {"/users": lambda r: Reply({"items": people(3)}), "/list": lambda r: Reply(people(2))}
+def test_a_records_path_that_misses_the_records_is_an_error_not_an_empty_read(op: str) -> None:
+    routes = {"/users": lambda r: Reply({"items": people(3), "total": 3}), "/list": lambda r: Reply(people(2))}
     with serve(routes) as api:
-        for path in ("/users", "/list"):  # an object without `data`, and a bare list
-            error = _explained(definition(api.base_url, path), op)
-            assert error.message == "source-declarative-manifest: stream 'users' read no records: the response has no 'data' (its records_path)"
-            assert "records_path" in error.hint and "person" not in error.message + error.hint  # no data shown
+        elsewhere = _explained(definition(api.base_url), op)
+        assert elsewhere.message == (
+            "source-declarative-manifest: stream 'users' read no records: the response has no 'data' (its records_path)"
+            " but holds a list of records under another field"
+        )
         assert len(api.hits("/users")) == 2  # the read, then one look at the whole first page
+        bare = _explained(definition(api.base_url, "/list"), op)
+        assert "the response is a list, and records_path 'data' looks for a field in an object" in bare.message
+        assert "records_path: []" in bare.hint
+        for error in (elsewhere, bare):
+            assert "person" not in error.message + error.hint  # nothing of the response is shown
 
 
-@pytest.mark.parametrize("op", ["read", "discover"])
-def test_a_response_that_is_not_json_is_an_error(op: str) -> None:
-    login = Reply(raw=b"<html><body>Please sign in</body></html>", content_type="text/html")
-    with serve({"/users": lambda r: login}) as api:
-        error = _explained(definition(api.base_url), op)
-    assert "the response is not a JSON object with 'data' (not JSON, or an empty list)" in error.message
-    assert "sign in" not in error.message.lower()
-
-
-def test_an_empty_list_at_the_records_path_is_an_empty_read() -> None:
-    with serve({"/users": lambda r: Reply({"data": []})}) as api:
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply({"data": []}),  # an empty list where the records go
+        Reply({}),  # APIs that leave an empty list out
+        Reply({"kind": "list", "next": None}),
+        Reply(raw=b"", status=200),
+        Reply(raw=b"<html><body>Please sign in</body></html>", content_type="text/html"),  # not JSON: not judged
+    ],
+)
+def test_responses_that_may_just_be_empty_read_nothing_without_an_error(reply: Reply) -> None:
+    with serve({"/users": lambda r: reply}) as api:
         assert read(definition(api.base_url)) == []
         catalog = DeclarativeBackend("source-declarative-manifest").discover(api_config(definition(api.base_url)))
     assert [s.name for s in catalog.streams] == ["users"]
+
+
+def test_a_record_filter_that_drops_every_record_is_not_taken_for_a_wrong_path() -> None:
+    with serve({"/users": lambda r: Reply({"data": people(3)})}) as api:
+        config = api_config(definition(api.base_url))
+        stream = config["__injected_declarative_manifest"]["streams"][0]
+        stream["retriever"]["record_selector"]["record_filter"] = {
+            "type": "RecordFilter", "condition": "{{ record['id'] > 100 }}"
+        }  # fmt: skip
+        assert DeclarativeBackend("source-declarative-manifest").read(config, "users", 10) == []

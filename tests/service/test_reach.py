@@ -52,6 +52,37 @@ def test_unknown_addresses_and_hand_written_manifests_are_refused() -> None:
         require_known_address("source-declarative-manifest", "api", {"manifest": {"streams": []}}, known, ("db",))
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        # a manifest beside base_url: the manifest, not base_url, says where requests go
+        {"base_url": "http://db:80", "manifest": {"streams": []}},
+        {"base_url": "http://db:80", "manifest_file": "m.yaml"},
+        # an endpoint path that is a URL of its own replaces base_url when joined
+        {"base_url": "http://db:80", "endpoints": [{"name": "x", "path": "/http://elsewhere:8080/x"}]},
+        {"base_url": "http://db:80", "endpoints": [{"name": "x", "path": "https:elsewhere/x"}]},
+        {"base_url": "http://db:80", "endpoints": [{"name": "x", "path": "/a\\b"}]},
+        # URLs that Python's parser and urllib3's read differently, or that carry user info
+        {"base_url": "http://elsewhere\\@db:80/v1", "endpoints": []},
+        {"base_url": "http://user@db:80/v1", "endpoints": []},
+        {"base_url": "http://db:80 /v1", "endpoints": []},
+        {"base_url": "ftp://db:80/v1", "endpoints": []},
+    ],
+)
+def test_api_configs_that_could_leave_the_known_host_are_refused(config: dict[str, object]) -> None:
+    known = {Address("db", 80)}
+    require_known_address("source-declarative-manifest", "api", {"base_url": "http://db:80/v1", "endpoints": []}, known, ())
+    with pytest.raises(HostNotAllowed):
+        require_known_address("source-declarative-manifest", "api", config, known, ())
+
+
+def test_an_s3_endpoint_must_be_a_plain_url_too() -> None:
+    known = {Address("db", 80, "b")}
+    require_known_address("source-s3", "s3", {"bucket": "b", "endpoint": "http://db:80"}, known, ())
+    with pytest.raises(HostNotAllowed):
+        require_known_address("source-s3", "s3", {"bucket": "b", "endpoint": "http://elsewhere\\@db:80"}, known, ())
+
+
 def _saved_postgres(root: Path, server: PgServer) -> None:
     (root / "sources" / "people_db.yaml").write_text(
         "type: database\nconnector: source-postgres\nconfig:\n"
@@ -84,8 +115,9 @@ def test_a_reader_reaches_saved_addresses_and_allowed_hosts_only(tmp_path: Path,
         assert CANARY not in "\n".join(service.audit_lines())
 
     _saved_postgres(root, service_postgres)
+    (root / ".env").write_text("PEOPLE_DB_PASSWORD=x\n", encoding="utf-8")  # the saved source resolves from .env
     keys = root / ".bmad-gitops" / "service"  # each server below gets its own keys
-    settings = default_settings(workers=1, keys_file=keys / "second.json", env={**default_settings().env, "PEOPLE_DB_PASSWORD": "x"})
+    settings = default_settings(workers=1, keys_file=keys / "second.json")
     with serve(root, settings) as service, service.client(service.keys.reader) as reader:
         found = reader.post(f"{API}/discover", json=adhoc)  # a saved source reaches that address already
         assert found.status_code == 200, found.text

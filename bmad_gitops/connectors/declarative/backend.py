@@ -161,38 +161,45 @@ class DeclarativeBackend:
         return records
 
     def _explain_no_records(self, config: Mapping[str, Any], stream: str) -> None:
-        """Raise one line when a stream read nothing because its records_path is not in the response (or the
-        response is not JSON), instead of a silent empty read; return when the API's list is simply empty.
+        """Raise one line when a stream read nothing because its records_path plainly misses the records; return
+        when the API may simply have none (an empty list, `{}`, an object without the list, an empty body).
 
         The CDK's extractor returns nothing for a path that is missing. So the first page is read once more with
-        the path emptied, which gives the whole response as a record, through the same requester, auth and
-        parameters; only the path is then looked up in it (the response's contents are never shown).
+        the path emptied, through the same requester, auth and parameters, and with nothing that could drop or
+        change what comes back (filters, transformations, incremental bounds), which gives the response itself.
+        An error only when the response is a list (records_path should be empty) or an object that lacks the path
+        but holds a list of objects under some other field; the response's contents are never shown.
         """
         manifest, values = split_config(config)
         path = _records_path(manifest, stream)
         if not path or any(not isinstance(part, str) or "*" in part or "{" in part for part in path):
             return  # the whole response, or a path with wildcards or templates: nothing to check
         probe = copy.deepcopy(manifest)
-        _set_records_path(probe, stream, [])
+        if not _plain_probe(probe, stream):
+            return
         where = _Where()
         where.stream = stream
         with self._session({MANIFEST_KEY: probe, **values}, fresh=True, where=where) as source:
-            first = self._records(source, stream, 1)
+            first = self._records(source, stream, 2)
         shown = ".".join(path)
-        if not first:
+        if len(first) > 1:
             raise ConnectorError(
-                f"{self.connector}: stream '{stream}' read no records: the response is not a JSON object with"
-                f" '{shown}' (not JSON, or an empty list)",
-                "check base_url, path and auth (a login page is HTML), then records_path",
+                f"{self.connector}: stream '{stream}' read no records: the response is a list, and records_path"
+                f" '{shown}' looks for a field in an object",
+                "set records_path: [] when the response is the list of records itself",
             )
-        found: Any = first[0]
+        found: Any = first[0] if first else None
         for part in path:
-            if not isinstance(found, Mapping) or part not in found:
-                raise ConnectorError(
-                    f"{self.connector}: stream '{stream}' read no records: the response has no '{shown}'"
-                    " (its records_path)",
-                    "set records_path to the field that holds the list of records ([] when the response is the list)",
-                )
+            if not isinstance(found, Mapping):
+                return
+            if part not in found:
+                if any(_is_records(value) for value in found.values()):
+                    raise ConnectorError(
+                        f"{self.connector}: stream '{stream}' read no records: the response has no '{shown}'"
+                        " (its records_path) but holds a list of records under another field",
+                        "set records_path to the field that holds the list of records",
+                    )
+                return
             found = found[part]
 
     @staticmethod
@@ -265,10 +272,29 @@ def _records_path(manifest: Mapping[str, Any], stream: str) -> list[Any]:
     return list(path) if isinstance(path, list) else []
 
 
-def _set_records_path(manifest: Mapping[str, Any], stream: str, path: list[str]) -> None:
-    extractor = _extractor(manifest, stream)
-    if extractor is not None:
-        extractor["field_path"] = path
+def _plain_probe(manifest: Mapping[str, Any], stream: str) -> bool:
+    """Make `stream` of this (copied) manifest read its responses whole: the path emptied, and no record filter,
+    transformation or incremental bound. False when it reads through a partition router (no parent, no request)."""
+    for entry in manifest.get("streams") or []:
+        if not (isinstance(entry, dict) and entry.get("name") == stream):
+            continue
+        retriever = entry.get("retriever") or {}
+        if not isinstance(retriever, dict) or retriever.get("partition_router"):
+            return False
+        selector = retriever.get("record_selector") or {}
+        if isinstance(selector, dict):
+            selector.pop("record_filter", None)
+            extractor = selector.get("extractor")
+            if isinstance(extractor, dict):
+                extractor["field_path"] = []
+        for key in ("transformations", "incremental_sync"):
+            entry.pop(key, None)
+        return True
+    return False
+
+
+def _is_records(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(item, Mapping) for item in value)
 
 
 def _page_size(manifest: Mapping[str, Any], stream: str) -> int | None:
