@@ -94,10 +94,9 @@ def catalog_to_json(catalog: Catalog) -> str:
     return json.dumps(as_json_data(catalog), separators=(",", ":"), ensure_ascii=False)
 
 
-def catalog_from_json(text: str | bytes, *, strict: bool = False) -> Catalog:
-    """A catalog from JSON, every field checked; ValueError (pydantic's ValidationError is one) when it is not.
-    `strict`: pydantic's strict mode ("1" is not 1, "yes" is not true; JSON arrays still fill tuples)."""
-    return _catalog_adapter().validate_json(text, strict=strict)
+def catalog_from_json(text: str | bytes) -> Catalog:
+    """A catalog from JSON, every field checked; ValueError (pydantic's ValidationError is one) when it is not."""
+    return _catalog_adapter().validate_json(text)
 
 
 @functools.cache

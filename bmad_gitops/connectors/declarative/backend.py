@@ -256,41 +256,44 @@ class DeclarativeBackend:
         return source, record_connector_errors(source)
 
 
-def _extractor(manifest: Mapping[str, Any], stream: str) -> dict[str, Any] | None:
+def _stream_entry(manifest: Mapping[str, Any], stream: str) -> dict[str, Any] | None:
+    """The manifest's definition of `stream` (the first one of that name), or None."""
     for entry in manifest.get("streams") or []:
-        if isinstance(entry, Mapping) and entry.get("name") == stream:
-            selector = (entry.get("retriever") or {}).get("record_selector") or {}
-            extractor = selector.get("extractor")
-            if isinstance(extractor, dict) and extractor.get("type") == "DpathExtractor":
-                return extractor
+        if isinstance(entry, dict) and entry.get("name") == stream:
+            return entry
     return None
 
 
+def _retriever(entry: Mapping[str, Any]) -> dict[str, Any]:
+    retriever = entry.get("retriever")
+    return retriever if isinstance(retriever, dict) else {}
+
+
 def _records_path(manifest: Mapping[str, Any], stream: str) -> list[Any]:
-    extractor = _extractor(manifest, stream)
-    path = extractor.get("field_path") if extractor is not None else None
+    entry = _stream_entry(manifest, stream)
+    extractor = (_retriever(entry).get("record_selector") or {}).get("extractor") if entry else None
+    if not isinstance(extractor, dict) or extractor.get("type") != "DpathExtractor":
+        return []
+    path = extractor.get("field_path")
     return list(path) if isinstance(path, list) else []
 
 
 def _plain_probe(manifest: Mapping[str, Any], stream: str) -> bool:
     """Make `stream` of this (copied) manifest read its responses whole: the path emptied, and no record filter,
     transformation or incremental bound. False when it reads through a partition router (no parent, no request)."""
-    for entry in manifest.get("streams") or []:
-        if not (isinstance(entry, dict) and entry.get("name") == stream):
-            continue
-        retriever = entry.get("retriever") or {}
-        if not isinstance(retriever, dict) or retriever.get("partition_router"):
-            return False
-        selector = retriever.get("record_selector") or {}
-        if isinstance(selector, dict):
-            selector.pop("record_filter", None)
-            extractor = selector.get("extractor")
-            if isinstance(extractor, dict):
-                extractor["field_path"] = []
-        for key in ("transformations", "incremental_sync"):
-            entry.pop(key, None)
-        return True
-    return False
+    entry = _stream_entry(manifest, stream)
+    retriever = (entry.get("retriever") or {}) if entry is not None else None
+    if entry is None or not isinstance(retriever, dict) or retriever.get("partition_router"):
+        return False
+    selector = retriever.get("record_selector")
+    if isinstance(selector, dict):
+        selector.pop("record_filter", None)
+        extractor = selector.get("extractor")
+        if isinstance(extractor, dict):
+            extractor["field_path"] = []
+    for key in ("transformations", "incremental_sync"):
+        entry.pop(key, None)
+    return True
 
 
 def _is_records(value: Any) -> bool:
@@ -298,12 +301,10 @@ def _is_records(value: Any) -> bool:
 
 
 def _page_size(manifest: Mapping[str, Any], stream: str) -> int | None:
-    for entry in manifest.get("streams") or []:
-        if isinstance(entry, Mapping) and entry.get("name") == stream:
-            paginator = (entry.get("retriever") or {}).get("paginator") or {}
-            size = (paginator.get("pagination_strategy") or {}).get("page_size")
-            return size if isinstance(size, int) and size > 0 else None
-    return None
+    entry = _stream_entry(manifest, stream)
+    paginator = (_retriever(entry).get("paginator") or {}) if entry else {}
+    size = (paginator.get("pagination_strategy") or {}).get("page_size")
+    return size if isinstance(size, int) and size > 0 else None
 
 
 def _pages_for(source: Source, stream: str, limit: int) -> int:
